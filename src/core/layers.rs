@@ -1,0 +1,132 @@
+//! The vocabulary of layered items (DESIGN §2–§3): scopes, strategies, states, and the
+//! rank that orders the layers of one item from bottom to top.
+
+use serde_json::Value;
+
+/// Who a layer belongs to: `system` (shipped by a package) < `platform` (admin
+/// customisation) < `user` (personal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    System,
+    Platform,
+    User,
+}
+
+impl Scope {
+    /// Parses the SQL spelling (`system`, `platform`, `user`).
+    pub fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "system" => Some(Scope::System),
+            "platform" => Some(Scope::Platform),
+            "user" => Some(Scope::User),
+            _ => None,
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::System => "system",
+            Scope::Platform => "platform",
+            Scope::User => "user",
+        }
+    }
+}
+
+/// How a layer combines with what is below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// The document is a JSON Merge Patch (RFC 7396) applied to the layers below.
+    Merge,
+    /// The document replaces everything below it.
+    Replace,
+}
+
+impl Strategy {
+    /// Parses the SQL spelling (`merge`, `replace`).
+    pub fn parse(text: &str) -> Option<Strategy> {
+        match text {
+            "merge" => Some(Strategy::Merge),
+            "replace" => Some(Strategy::Replace),
+            _ => None,
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Merge => "merge",
+            Strategy::Replace => "replace",
+        }
+    }
+}
+
+/// Position of a layer in the effective stack (DESIGN §3), bottom first:
+/// 0 `system` global, 1 `platform` global, 2 `platform` of the tenant, 3 `user` of the
+/// tenant for the current user.
+pub type Rank = u8;
+
+/// Number of ranks; `LAYER_COUNT` as an exclusive bound means "every layer".
+pub const LAYER_COUNT: Rank = 4;
+
+/// The rank of a layer of `scope` whose row has (`true`) or has not (`false`) a tenant.
+/// A `platform` row without tenant is the global platform layer; with one, the tenant's.
+pub fn rank_of(scope: Scope, has_tenant: bool) -> Rank {
+    match (scope, has_tenant) {
+        (Scope::System, _) => 0,
+        (Scope::Platform, false) => 1,
+        (Scope::Platform, true) => 2,
+        (Scope::User, _) => 3,
+    }
+}
+
+/// What is known of a stored layer besides its document (what `explain` reports).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerMeta {
+    pub rank: Rank,
+    pub scope: Scope,
+    pub tenant_id: Option<String>,
+    pub owner: Option<String>,
+    pub strategy: Strategy,
+    /// Name of the item of the same type this layer derives from, if it says so.
+    pub extends: Option<String>,
+    pub state: String,
+    pub version: i32,
+    pub checksum: String,
+    pub base_checksum: Option<String>,
+}
+
+/// One stored layer of an item, as the resolver needs it. The data source has already
+/// picked the rows that apply to the caller (tenant, user, draft preview): at most one
+/// layer per rank, sorted by rank.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub meta: LayerMeta,
+    /// The document: a JSON Merge Patch (RFC 7396) for `merge`, the whole item for `replace`.
+    pub doc: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for s in [Scope::System, Scope::Platform, Scope::User] {
+            assert_eq!(Scope::parse(s.as_str()), Some(s));
+        }
+        for s in [Strategy::Merge, Strategy::Replace] {
+            assert_eq!(Strategy::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Scope::parse("System"), None);
+        assert_eq!(Strategy::parse(""), None);
+    }
+
+    #[test]
+    fn ranks_follow_design_order() {
+        assert!(rank_of(Scope::System, false) < rank_of(Scope::Platform, false));
+        assert!(rank_of(Scope::Platform, false) < rank_of(Scope::Platform, true));
+        assert!(rank_of(Scope::Platform, true) < rank_of(Scope::User, true));
+        assert_eq!(rank_of(Scope::User, false), 3);
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure logic of the extension: no Postgres types here, so everything is unit-tested with
+//! plain `cargo test` and can be benchmarked without a server.
+//!
+//! - [`document`]: parsing stored documents with size and depth limits.
+//! - [`canonical`]: canonical JSON text and `sha256:` checksums (DESIGN §2).
+//! - [`pointer`]: JSON Pointer (RFC 6901) building for error messages.
+//! - [`layers`]: scopes, strategies, states and the rank of a layer (DESIGN §2–§3).
+//! - [`resolve`]: effective resolution of layered items, `extends` chains, staleness (DESIGN §3).
+
+pub mod canonical;
+pub mod document;
+pub mod layers;
+pub mod pointer;
+pub mod resolve;
