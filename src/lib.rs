@@ -4,4 +4,21 @@
 
 pub mod core;
 
-::pgrx::pg_module_magic!();
+::pgrx::pg_module_magic!(name, version);
+pub mod pg;
+
+pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!("../sql/api.sql", name = "api", finalize);
+
+/// Required at the crate root by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    /// One-off set-up when the `#[pg_test]` framework starts: nothing needed.
+    pub fn setup(_options: Vec<&str>) {}
+
+    /// postgresql.conf settings the `#[pg_test]` cluster needs: none.
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

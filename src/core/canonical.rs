@@ -98,8 +98,8 @@ mod tests {
 
     #[test]
     fn numbers_are_kept_exactly() {
-        let v: Value = serde_json::from_str(r#"{"a":1.50,"b":12345678901234567890123,"c":-0.0001}"#)
-            .unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"a":1.50,"b":12345678901234567890123,"c":-0.0001}"#).unwrap();
         assert_eq!(
             canonical_json(&v),
             r#"{"a":1.50,"b":12345678901234567890123,"c":-0.0001}"#

@@ -70,7 +70,9 @@ pub fn parse_value(text: &str) -> Result<Value, DocumentError> {
     if let Some(pointer) = depth_exceeded(text, MAX_DEPTH) {
         return Err(DocumentError::TooDeep { pointer });
     }
-    serde_json::from_str(text).map_err(|e| DocumentError::Syntax { message: e.to_string() })
+    serde_json::from_str(text).map_err(|e| DocumentError::Syntax {
+        message: e.to_string(),
+    })
 }
 
 /// Parses a metadata document: a JSON object under the size and depth limits.
@@ -79,7 +81,9 @@ pub fn parse_document(text: &str) -> Result<Value, DocumentError> {
     if value.is_object() {
         Ok(value)
     } else {
-        Err(DocumentError::NotAnObject { found: json_type_name(&value) })
+        Err(DocumentError::NotAnObject {
+            found: json_type_name(&value),
+        })
     }
 }
 
@@ -158,7 +162,11 @@ mod tests {
     use super::*;
 
     fn nested(depth: usize) -> String {
-        format!("{}{}", "{\"a\":".repeat(depth), format!("1{}", "}".repeat(depth)))
+        format!(
+            "{}{}",
+            "{\"a\":".repeat(depth),
+            format!("1{}", "}".repeat(depth))
+        )
     }
 
     #[test]
@@ -170,15 +178,26 @@ mod tests {
 
     #[test]
     fn rejects_non_objects_with_their_type() {
-        assert_eq!(parse_document("[1]"), Err(DocumentError::NotAnObject { found: "array" }));
-        assert_eq!(parse_document("\"x\""), Err(DocumentError::NotAnObject { found: "string" }));
-        assert_eq!(parse_document("null"), Err(DocumentError::NotAnObject { found: "null" }));
+        assert_eq!(
+            parse_document("[1]"),
+            Err(DocumentError::NotAnObject { found: "array" })
+        );
+        assert_eq!(
+            parse_document("\"x\""),
+            Err(DocumentError::NotAnObject { found: "string" })
+        );
+        assert_eq!(
+            parse_document("null"),
+            Err(DocumentError::NotAnObject { found: "null" })
+        );
     }
 
     #[test]
     fn rejects_deep_nesting_with_pointer_and_without_recursion() {
         let err = parse_document(&nested(10_000)).unwrap_err();
-        let DocumentError::TooDeep { pointer } = err else { panic!("expected TooDeep") };
+        let DocumentError::TooDeep { pointer } = err else {
+            panic!("expected TooDeep")
+        };
         assert_eq!(pointer, "/a".repeat(MAX_DEPTH));
         let arrays = format!("{{\"k/~\":{}{}}}", "[0,".repeat(10_000), "]".repeat(10_000));
         let DocumentError::TooDeep { pointer } = parse_document(&arrays).unwrap_err() else {
@@ -197,7 +216,11 @@ mod tests {
 
     #[test]
     fn escaped_keys_appear_unescaped_in_pointer() {
-        let text = format!("{{\"a\\u0062\":{}1{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let text = format!(
+            "{{\"a\\u0062\":{}1{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
         let DocumentError::TooDeep { pointer } = parse_document(&text).unwrap_err() else {
             panic!("expected TooDeep")
         };
@@ -207,11 +230,17 @@ mod tests {
     #[test]
     fn rejects_oversized_text_before_parsing() {
         let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MAX_DOCUMENT_BYTES));
-        assert!(matches!(parse_document(&big), Err(DocumentError::TooLarge { .. })));
+        assert!(matches!(
+            parse_document(&big),
+            Err(DocumentError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn reports_syntax_errors() {
-        assert!(matches!(parse_document("{\"a\":"), Err(DocumentError::Syntax { .. })));
+        assert!(matches!(
+            parse_document("{\"a\":"),
+            Err(DocumentError::Syntax { .. })
+        ));
     }
 }

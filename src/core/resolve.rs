@@ -88,7 +88,10 @@ type Resolved<T, E> = std::result::Result<T, ResolveError<E>>;
 
 impl<S: LayerSource> Resolver<S> {
     pub fn new(source: S) -> Self {
-        Resolver { source, cache: HashMap::new() }
+        Resolver {
+            source,
+            cache: HashMap::new(),
+        }
     }
 
     /// The effective document of `name`, or `None` when it has no layer.
@@ -147,7 +150,10 @@ impl<S: LayerSource> Resolver<S> {
                 let doc = self.compose(&parent, parent_le + 1, parent_le, None, strict, chain)?;
                 chain.pop();
                 if doc.is_none() && strict {
-                    return Err(ResolveError::MissingParent { item: name.to_owned(), parent });
+                    return Err(ResolveError::MissingParent {
+                        item: name.to_owned(),
+                        parent,
+                    });
                 }
                 doc
             }
@@ -168,7 +174,10 @@ impl<S: LayerSource> Resolver<S> {
                 let rows = self.explain_item(&parent, chain)?;
                 chain.pop();
                 if rows.is_empty() {
-                    return Err(ResolveError::MissingParent { item: name.to_owned(), parent });
+                    return Err(ResolveError::MissingParent {
+                        item: name.to_owned(),
+                        parent,
+                    });
                 }
                 rows
             }
@@ -199,7 +208,9 @@ fn enter<E>(chain: &mut Vec<String>, parent: &str) -> Resolved<(), E> {
         return Err(ResolveError::Cycle { chain: cycle });
     }
     if chain.len() >= MAX_EXTENDS_DEPTH {
-        return Err(ResolveError::ChainTooLong { chain: chain.clone() });
+        return Err(ResolveError::ChainTooLong {
+            chain: chain.clone(),
+        });
     }
     chain.push(parent.to_owned());
     Ok(())
@@ -209,9 +220,14 @@ fn topmost_extends<'a>(layers: impl DoubleEndedIterator<Item = &'a Layer>) -> Op
     layers.rev().find_map(|l| l.meta.extends.clone())
 }
 
-fn last_replace<'a>(layers: impl DoubleEndedIterator<Item = &'a Layer> + ExactSizeIterator) -> Option<usize> {
+fn last_replace<'a>(
+    layers: impl DoubleEndedIterator<Item = &'a Layer> + ExactSizeIterator,
+) -> Option<usize> {
     let len = layers.len();
-    layers.rev().position(|l| l.meta.strategy == Strategy::Replace).map(|from_top| len - 1 - from_top)
+    layers
+        .rev()
+        .position(|l| l.meta.strategy == Strategy::Replace)
+        .map(|from_top| len - 1 - from_top)
 }
 
 /// Applies `layers` (bottom first) over `start`.

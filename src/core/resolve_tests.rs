@@ -47,7 +47,9 @@ fn extending(mut l: Layer, parent: &str) -> Layer {
 }
 
 fn resolver(items: Vec<(&str, Vec<Layer>)>) -> Resolver<Items> {
-    Resolver::new(Items(items.into_iter().map(|(n, l)| (n.to_owned(), l)).collect()))
+    Resolver::new(Items(
+        items.into_iter().map(|(n, l)| (n.to_owned(), l)).collect(),
+    ))
 }
 
 #[test]
@@ -57,7 +59,11 @@ fn rfc7396_appendix_a_examples() {
         (json!({"a":"b"}), json!({"a":"c"}), json!({"a":"c"})),
         (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
         (json!({"a":"b"}), json!({"a":null}), json!({})),
-        (json!({"a":"b","b":"c"}), json!({"a":null}), json!({"b":"c"})),
+        (
+            json!({"a":"b","b":"c"}),
+            json!({"a":null}),
+            json!({"b":"c"}),
+        ),
         (json!({"a":["b"]}), json!({"a":"c"}), json!({"a":"c"})),
         (json!({"a":"c"}), json!({"a":["b"]}), json!({"a":["b"]})),
         (
@@ -66,13 +72,17 @@ fn rfc7396_appendix_a_examples() {
             json!({"a":{"b":"d"}}),
         ),
         (json!({"a":[{"b":"c"}]}), json!({"a":[1]}), json!({"a":[1]})),
-        (json!(["a","b"]), json!(["c","d"]), json!(["c","d"])),
+        (json!(["a", "b"]), json!(["c", "d"]), json!(["c", "d"])),
         (json!({"a":"b"}), json!(["c"]), json!(["c"])),
         (json!({"a":"foo"}), json!(null), json!(null)),
         (json!({"a":"foo"}), json!("bar"), json!("bar")),
         (json!({"e":null}), json!({"a":1}), json!({"e":null,"a":1})),
-        (json!([1,2]), json!({"a":"b","c":null}), json!({"a":"b"})),
-        (json!({}), json!({"a":{"bb":{"ccc":null}}}), json!({"a":{"bb":{}}})),
+        (json!([1, 2]), json!({"a":"b","c":null}), json!({"a":"b"})),
+        (
+            json!({}),
+            json!({"a":{"bb":{"ccc":null}}}),
+            json!({"a":{"bb":{}}}),
+        ),
     ];
     for (mut target, patch, expected) in cases {
         merge_patch(&mut target, &patch);
@@ -85,7 +95,9 @@ fn layers_merge_bottom_up() {
     let mut r = resolver(vec![(
         "account",
         vec![
-            sys(json!({"label": "Account", "fields": {"name": {"type": "text"}, "fax": {"type": "phone"}}})),
+            sys(
+                json!({"label": "Account", "fields": {"name": {"type": "text"}, "fax": {"type": "phone"}}}),
+            ),
             plat(json!({"label": "Customer", "fields": {"fax": null, "tier": {"type": "select"}}})),
             user(json!({"fields": {"name": {"width": 200}}, "listView": ["name"]})),
         ],
@@ -102,9 +114,15 @@ fn layers_merge_bottom_up() {
 
 #[test]
 fn missing_item_is_none_and_merge_over_nothing_drops_nulls() {
-    let mut r = resolver(vec![("runtime", vec![plat(json!({"a": 1, "b": null, "c": {"d": null}}))])]);
+    let mut r = resolver(vec![(
+        "runtime",
+        vec![plat(json!({"a": 1, "b": null, "c": {"d": null}}))],
+    )]);
     assert_eq!(r.effective("nothing").unwrap(), None);
-    assert_eq!(r.effective("runtime").unwrap(), Some(json!({"a": 1, "c": {}})));
+    assert_eq!(
+        r.effective("runtime").unwrap(),
+        Some(json!({"a": 1, "c": {}}))
+    );
 }
 
 #[test]
@@ -115,28 +133,53 @@ fn replace_discards_lower_layers_and_parent() {
             "v",
             vec![
                 extending(sys(json!({"a": 1, "b": 2})), "base"),
-                layer(Scope::Platform, true, Strategy::Replace, json!({"b": 3, "n": null})),
+                layer(
+                    Scope::Platform,
+                    true,
+                    Strategy::Replace,
+                    json!({"b": 3, "n": null}),
+                ),
                 user(json!({"c": 4})),
             ],
         ),
     ]);
     // A replace layer is stored as is: its nulls are data, not deletions.
-    assert_eq!(r.effective("v").unwrap(), Some(json!({"b": 3, "n": null, "c": 4})));
+    assert_eq!(
+        r.effective("v").unwrap(),
+        Some(json!({"b": 3, "n": null, "c": 4}))
+    );
     let applied = r.explain("v").unwrap();
-    assert_eq!(applied.iter().map(|a| a.meta.rank).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(
+        applied.iter().map(|a| a.meta.rank).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
 }
 
 #[test]
 fn extends_starts_from_parent_effective() {
     let mut r = resolver(vec![
-        ("base", vec![sys(json!({"columns": ["a"], "sort": "a"})), plat(json!({"sort": "b"}))]),
-        ("child", vec![extending(sys(json!({"columns": ["a", "c"]})), "base")]),
+        (
+            "base",
+            vec![
+                sys(json!({"columns": ["a"], "sort": "a"})),
+                plat(json!({"sort": "b"})),
+            ],
+        ),
+        (
+            "child",
+            vec![extending(sys(json!({"columns": ["a", "c"]})), "base")],
+        ),
     ]);
     assert_eq!(
         r.effective("child").unwrap(),
         Some(json!({"columns": ["a", "c"], "sort": "b"}))
     );
-    let items: Vec<_> = r.explain("child").unwrap().into_iter().map(|a| a.item).collect();
+    let items: Vec<_> = r
+        .explain("child")
+        .unwrap()
+        .into_iter()
+        .map(|a| a.item)
+        .collect();
     assert_eq!(items, vec!["base", "base", "child"]);
 }
 
@@ -145,9 +188,18 @@ fn topmost_extends_wins() {
     let mut r = resolver(vec![
         ("p1", vec![sys(json!({"from": "p1"}))]),
         ("p2", vec![sys(json!({"from": "p2"}))]),
-        ("c", vec![extending(sys(json!({})), "p1"), extending(plat(json!({"x": 1})), "p2")]),
+        (
+            "c",
+            vec![
+                extending(sys(json!({})), "p1"),
+                extending(plat(json!({"x": 1})), "p2"),
+            ],
+        ),
     ]);
-    assert_eq!(r.effective("c").unwrap(), Some(json!({"from": "p2", "x": 1})));
+    assert_eq!(
+        r.effective("c").unwrap(),
+        Some(json!({"from": "p2", "x": 1}))
+    );
 }
 
 #[test]
@@ -159,21 +211,35 @@ fn cycles_missing_parents_and_long_chains_are_errors() {
     ]);
     assert_eq!(
         r.effective("a").unwrap_err(),
-        ResolveError::Cycle { chain: vec!["a".into(), "b".into(), "a".into()] }
+        ResolveError::Cycle {
+            chain: vec!["a".into(), "b".into(), "a".into()]
+        }
     );
-    assert!(matches!(r.explain("b").unwrap_err(), ResolveError::Cycle { .. }));
+    assert!(matches!(
+        r.explain("b").unwrap_err(),
+        ResolveError::Cycle { .. }
+    ));
     assert_eq!(
         r.effective("orphan").unwrap_err(),
-        ResolveError::MissingParent { item: "orphan".into(), parent: "gone".into() }
+        ResolveError::MissingParent {
+            item: "orphan".into(),
+            parent: "gone".into()
+        }
     );
     let names: Vec<String> = (0..100).map(|i| format!("n{i}")).collect();
     let mut chain = vec![];
     for i in 0..99 {
-        chain.push((names[i].as_str(), vec![extending(sys(json!({})), &names[i + 1])]));
+        chain.push((
+            names[i].as_str(),
+            vec![extending(sys(json!({})), &names[i + 1])],
+        ));
     }
     chain.push((names[99].as_str(), vec![sys(json!({}))]));
     let mut r = resolver(chain);
-    assert!(matches!(r.effective("n0").unwrap_err(), ResolveError::ChainTooLong { .. }));
+    assert!(matches!(
+        r.effective("n0").unwrap_err(),
+        ResolveError::ChainTooLong { .. }
+    ));
     assert!(r.effective("n70").is_ok());
 }
 
@@ -190,23 +256,47 @@ fn below_and_staleness() {
     assert_eq!(stale, vec![false, false]);
 
     // The package ships a new base: the overlay is now stale but still applies.
-    let mut r = resolver(vec![("x", vec![sys(json!({"label": "A", "size": 2})), overlay])]);
+    let mut r = resolver(vec![(
+        "x",
+        vec![sys(json!({"label": "A", "size": 2})), overlay],
+    )]);
     let stale: Vec<bool> = r.explain("x").unwrap().iter().map(|a| a.stale).collect();
     assert_eq!(stale, vec![false, true]);
-    assert_eq!(r.effective("x").unwrap(), Some(json!({"label": "B", "size": 2})));
+    assert_eq!(
+        r.effective("x").unwrap(),
+        Some(json!({"label": "B", "size": 2}))
+    );
 }
 
 #[test]
 fn below_sees_parent_only_up_to_the_layer_rank() {
     let mut r = resolver(vec![
-        ("base", vec![sys(json!({"a": 1})), user(json!({"mine": true}))]),
-        ("c", vec![extending(sys(json!({"b": 2})), "base"), plat(json!({"c": 3}))]),
+        (
+            "base",
+            vec![sys(json!({"a": 1})), user(json!({"mine": true}))],
+        ),
+        (
+            "c",
+            vec![
+                extending(sys(json!({"b": 2})), "base"),
+                plat(json!({"c": 3})),
+            ],
+        ),
     ]);
     // The platform author of "c" never saw the user's overlay of "base".
-    assert_eq!(r.below("c", 2, None).unwrap(), Some(json!({"a": 1, "b": 2})));
+    assert_eq!(
+        r.below("c", 2, None).unwrap(),
+        Some(json!({"a": 1, "b": 2}))
+    );
     // A system layer that is about to set extends builds on that parent.
-    assert_eq!(r.below("new", 0, Some("base")).unwrap(), Some(json!({"a": 1})));
-    assert_eq!(r.effective("c").unwrap(), Some(json!({"a": 1, "b": 2, "c": 3, "mine": true})));
+    assert_eq!(
+        r.below("new", 0, Some("base")).unwrap(),
+        Some(json!({"a": 1}))
+    );
+    assert_eq!(
+        r.effective("c").unwrap(),
+        Some(json!({"a": 1, "b": 2, "c": 3, "mine": true}))
+    );
 }
 
 #[test]

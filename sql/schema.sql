@@ -1,0 +1,166 @@
+-- metadata: tables, constraints, indexes and the write trigger (DESIGN §2).
+-- Runs first in the extension script; the schema `metadata` comes from metadata.control.
+
+-- The caller's context (DESIGN §1). Empty counts as unset.
+
+-- Tenant of the caller: `SET metadata.tenant_id`; NULL is the global space.
+CREATE FUNCTION metadata.current_tenant() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN nullif(current_setting('metadata.tenant_id', true), '');
+COMMENT ON FUNCTION metadata.current_tenant() IS
+  'Tenant of the caller: the setting metadata.tenant_id, NULL when unset or empty (the global space).';
+
+-- User of the caller: `SET metadata.user_id`; NULL when unset.
+CREATE FUNCTION metadata.current_user_id() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN nullif(current_setting('metadata.user_id', true), '');
+COMMENT ON FUNCTION metadata.current_user_id() IS
+  'User of the caller: the setting metadata.user_id, NULL when unset or empty.';
+
+-- Who is recorded in audit columns: metadata.user_id, else the database role.
+CREATE FUNCTION metadata.current_actor() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN coalesce(nullif(current_setting('metadata.user_id', true), ''), current_user::text);
+COMMENT ON FUNCTION metadata.current_actor() IS
+  'Who is recorded in created_by/updated_by: metadata.user_id, else current_user.';
+
+-- Machine names of items, namespaces and extends: a letter or underscore, then letters,
+-- digits, '_', '.', '-'; at most 128 characters. Quotes, spaces and SQL metacharacters
+-- are refused.
+CREATE DOMAIN metadata.machine_name AS text
+  CHECK (VALUE ~ '^[A-Za-z_][A-Za-z0-9_.-]{0,127}$');
+COMMENT ON DOMAIN metadata.machine_name IS
+  'Machine name: ^[A-Za-z_][A-Za-z0-9_.-]{0,127}$ (no quotes, spaces or SQL metacharacters).';
+
+-- Metadata types (DESIGN §4 "Types"). Built-in rows are part of the extension; rows
+-- registered by users are dumped by pg_dump.
+CREATE TABLE metadata.sys_metadata_type (
+    name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    domain      text NOT NULL
+                CHECK (domain IN ('data', 'ui', 'automation', 'system', 'security', 'ai')),
+    description text,
+    builtin     boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE metadata.sys_metadata_type IS
+  'Registered metadata types: saving an item of an unregistered type is an error (42704).';
+
+INSERT INTO metadata.sys_metadata_type (name, domain, builtin)
+SELECT t.name, t.domain, true
+FROM (VALUES
+    ('object', 'data'), ('field', 'data'), ('object_extension', 'data'), ('hook', 'data'),
+    ('seed', 'data'), ('datasource', 'data'), ('mapping', 'data'), ('analytics_cube', 'data'),
+    ('validation', 'data'), ('trigger', 'data'),
+    ('view', 'ui'), ('page', 'ui'), ('app', 'ui'), ('dashboard', 'ui'), ('report', 'ui'),
+    ('dataset', 'ui'), ('action', 'ui'), ('theme', 'ui'),
+    ('flow', 'automation'), ('workflow', 'automation'), ('webhook', 'automation'),
+    ('state_machine', 'automation'), ('approval', 'automation'),
+    ('job', 'system'), ('translation', 'system'), ('email_template', 'system'),
+    ('book', 'system'), ('api', 'system'), ('connector', 'system'), ('router', 'system'),
+    ('function', 'system'), ('service', 'system'),
+    ('permission', 'security'), ('position', 'security'), ('capability', 'security'),
+    ('sharing_rule', 'security'), ('profile', 'security'), ('role', 'security'),
+    ('agent', 'ai'), ('rag_pipeline', 'ai'), ('tool', 'ai'), ('skill', 'ai')
+) AS t(name, domain);
+
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_type', 'WHERE NOT builtin');
+
+-- The record (DESIGN §2): one row per (tenant, type, name, scope, owner) layer and state.
+CREATE TABLE metadata.sys_metadata (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    tenant_id       text CHECK (tenant_id <> '' AND length(tenant_id) <= 128),
+    type            text NOT NULL REFERENCES metadata.sys_metadata_type (name) ON UPDATE CASCADE,
+    name            metadata.machine_name NOT NULL,
+    namespace       metadata.machine_name NOT NULL DEFAULT 'default',
+    scope           text NOT NULL DEFAULT 'platform'
+                    CHECK (scope IN ('system', 'platform', 'user')),
+    owner           text CHECK (owner <> '' AND length(owner) <= 128),
+    strategy        text NOT NULL DEFAULT 'merge' CHECK (strategy IN ('merge', 'replace')),
+    extends         metadata.machine_name,
+    metadata        jsonb NOT NULL,
+    state           text NOT NULL DEFAULT 'active'
+                    CHECK (state IN ('draft', 'active', 'archived', 'deprecated')),
+    version         integer NOT NULL DEFAULT 1,
+    checksum        text NOT NULL DEFAULT '',
+    base_checksum   text,
+    source          text NOT NULL DEFAULT 'database'
+                    CHECK (source IN ('filesystem', 'database', 'api', 'migration')),
+    managed_by      text NOT NULL DEFAULT 'platform'
+                    CHECK (managed_by IN ('package', 'platform', 'user')),
+    package_id      text,
+    package_version text,
+    tags            text[] NOT NULL DEFAULT '{}',
+    created_by      text NOT NULL DEFAULT '',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_by      text NOT NULL DEFAULT '',
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- A user layer belongs to one user; no other layer has an owner.
+    CONSTRAINT sys_metadata_owner_iff_user CHECK ((scope = 'user') = (owner IS NOT NULL)),
+    -- System rows are shipped by packages for everyone: they are global.
+    CONSTRAINT sys_metadata_system_is_global CHECK (scope <> 'system' OR tenant_id IS NULL),
+    CONSTRAINT sys_metadata_document_is_object CHECK (jsonb_typeof(metadata) = 'object')
+);
+COMMENT ON TABLE metadata.sys_metadata IS
+  'Metadata documents, one row per layer (tenant, type, name, scope, owner) and state. '
+  'version, checksum and audit columns are maintained by a trigger.';
+
+-- One live (active or deprecated) row and at most one draft row per layer key. The tenant
+-- leads, so every lookup of one tenant (or of the global rows) is an index range.
+CREATE UNIQUE INDEX sys_metadata_live_key ON metadata.sys_metadata
+    (tenant_id, type, name, scope, owner) NULLS NOT DISTINCT
+    WHERE state IN ('active', 'deprecated');
+CREATE UNIQUE INDEX sys_metadata_draft_key ON metadata.sys_metadata
+    (tenant_id, type, name, scope, owner) NULLS NOT DISTINCT
+    WHERE state = 'draft';
+-- Every state, for previews, archived rows and catalog queries.
+CREATE INDEX sys_metadata_lookup ON metadata.sys_metadata (tenant_id, type, name);
+
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata', '');
+
+-- Keeps version, checksum and audit columns true for every write, save() or plain SQL:
+-- version starts at 1 and grows by one on every change; an UPDATE that changes nothing
+-- keeps it. version, checksum, id and created_* cannot be written (SQLSTATE 428C9).
+CREATE FUNCTION metadata.sys_metadata_before_write() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    actor text := metadata.current_actor();
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.version <> 1 OR NEW.checksum <> '' OR NEW.created_by <> '' OR NEW.updated_by <> '' THEN
+            RAISE EXCEPTION 'version, checksum, created_by and updated_by of metadata.sys_metadata are maintained by the extension'
+                USING ERRCODE = 'generated_always', HINT = 'Leave them out of the INSERT.';
+        END IF;
+        NEW.checksum := metadata._document_checksum(NEW.metadata::text);
+        NEW.created_at := now();
+        NEW.created_by := actor;
+        NEW.updated_at := NEW.created_at;
+        NEW.updated_by := actor;
+        RETURN NEW;
+    END IF;
+
+    IF NEW.version IS DISTINCT FROM OLD.version OR NEW.checksum IS DISTINCT FROM OLD.checksum
+       OR NEW.id IS DISTINCT FROM OLD.id
+       OR NEW.created_by IS DISTINCT FROM OLD.created_by
+       OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+        RAISE EXCEPTION 'id, version, checksum and created_* of metadata.sys_metadata cannot be updated'
+            USING ERRCODE = 'generated_always',
+                  HINT = 'They are maintained by the extension; use metadata.save() or update the document.';
+    END IF;
+    IF NEW.metadata IS DISTINCT FROM OLD.metadata THEN
+        NEW.checksum := metadata._document_checksum(NEW.metadata::text);
+    END IF;
+    IF NEW IS NOT DISTINCT FROM OLD THEN
+        RETURN NEW;  -- nothing changed: same version, same audit
+    END IF;
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := now();
+    NEW.updated_by := actor;
+    RETURN NEW;
+END
+$fn$;
+
+CREATE TRIGGER sys_metadata_before_write
+    BEFORE INSERT OR UPDATE ON metadata.sys_metadata
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_before_write();

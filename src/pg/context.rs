@@ -1,0 +1,27 @@
+//! The caller's context (DESIGN §1): `metadata.tenant_id` and `metadata.user_id` settings.
+
+use pgrx::pg_sys;
+use std::ffi::CStr;
+
+/// The value of a custom setting, `None` when unset or empty (DESIGN §1: an empty tenant
+/// is the global space).
+pub fn setting(name: &CStr) -> Option<String> {
+    // SAFETY: GetConfigOption returns NULL or a pointer to the setting's current string,
+    // valid until the setting changes; we copy it at once.
+    let value = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
+    if value.is_null() {
+        return None;
+    }
+    let text = unsafe { CStr::from_ptr(value) }.to_string_lossy();
+    (!text.is_empty()).then(|| text.into_owned())
+}
+
+/// The tenant of the caller: `SET metadata.tenant_id`, `None` for the global space.
+pub fn current_tenant() -> Option<String> {
+    setting(c"metadata.tenant_id")
+}
+
+/// The user of the caller: `SET metadata.user_id`, `None` when unset.
+pub fn current_user() -> Option<String> {
+    setting(c"metadata.user_id")
+}

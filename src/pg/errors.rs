@@ -1,0 +1,48 @@
+//! Raising Postgres errors with a SQLSTATE, message, detail and hint (DESIGN §1).
+
+use crate::core::document::DocumentError;
+use crate::core::resolve::ResolveError;
+use crate::pg::source::SourceError;
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+/// Raises an ERROR; never returns.
+pub fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>) -> ! {
+    let mut report = ErrorReport::new(code, message, "metadata");
+    if let Some(detail) = detail {
+        report = report.set_detail(detail);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+/// The SQLSTATE of a document problem: 54000 program_limit_exceeded (size),
+/// 54001 statement_too_complex (depth), 22023 invalid_parameter_value (not an object),
+/// 22P02 invalid_text_representation (not JSON).
+pub fn document_sqlstate(err: &DocumentError) -> PgSqlErrorCode {
+    match err {
+        DocumentError::TooLarge { .. } => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        DocumentError::TooDeep { .. } => PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX,
+        DocumentError::NotAnObject { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        DocumentError::Syntax { .. } => PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+    }
+}
+
+/// Raises the ERROR for a bad document argument.
+pub fn raise_document(err: DocumentError) -> ! {
+    raise(document_sqlstate(&err), err.to_string(), None)
+}
+
+/// Raises the ERROR for a failed resolution of an item of `type_name`:
+/// 42P19 invalid_recursion (extends cycle), 23503 foreign_key_violation (missing parent),
+/// 54001 statement_too_complex (chain too long), XX001 data_corrupted (a stored document
+/// that cannot be read).
+pub fn raise_resolve(type_name: &str, err: ResolveError<SourceError>) -> ! {
+    let code = match &err {
+        ResolveError::Cycle { .. } => PgSqlErrorCode::ERRCODE_INVALID_RECURSION,
+        ResolveError::MissingParent { .. } => PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
+        ResolveError::ChainTooLong { .. } => PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX,
+        ResolveError::Source(_) => PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+    };
+    raise(code, format!("{type_name}: {err}"), None)
+}

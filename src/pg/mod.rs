@@ -1,0 +1,9 @@
+//! The thin pgrx layer: SQL-callable functions (all named `metadata._*`; the public SQL
+//! surface wraps them in `sql/api.sql`), the caller's context, the database as a
+//! [`LayerSource`](crate::core::resolve::LayerSource), and error reporting.
+
+mod context;
+mod documents;
+mod errors;
+mod resolution;
+mod source;

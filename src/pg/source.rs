@@ -1,0 +1,202 @@
+//! The database as a [`LayerSource`]: reads the layers of items that apply to one audience
+//! (tenant, user, preview) from `metadata.sys_metadata` through SPI, with plans prepared
+//! once per backend.
+
+use crate::core::document::{parse_document, DocumentError};
+use crate::core::layers::{rank_of, Layer, LayerMeta, Scope, Strategy};
+use crate::core::resolve::LayerSource;
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use pgrx::PgOid;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+
+/// A stored row the resolver cannot use (only possible if the table was written with its
+/// triggers disabled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceError {
+    pub item: String,
+    pub problem: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stored layer of \"{}\" is unusable: {}",
+            self.item, self.problem
+        )
+    }
+}
+
+/// Whose effective view is resolved.
+#[derive(Debug, Clone)]
+pub struct Audience {
+    pub tenant: Option<String>,
+    pub user: Option<String>,
+    /// Use a layer's draft row instead of its active row where there is one.
+    pub preview: bool,
+}
+
+const COLUMNS: &str = "name, scope, tenant_id, owner, strategy, extends, state, version, \
+                       checksum, base_checksum, metadata::text";
+
+/// Builds the query for the rows of one audience: global rows (the global space's user rows
+/// only when no tenant is set) and the tenant's platform and user rows. `$1` type,
+/// `$2` tenant, `$3` user, `$4` name when `one_item`. Only constant text is assembled here.
+fn layer_query(one_item: bool, preview: bool) -> String {
+    let states = if preview {
+        "'active', 'deprecated', 'draft'"
+    } else {
+        "'active', 'deprecated'"
+    };
+    let item = if one_item { " AND name = $4" } else { "" };
+    format!(
+        "SELECT {COLUMNS} FROM metadata.sys_metadata \
+         WHERE tenant_id IS NULL AND type = $1{item} AND state IN ({states}) \
+           AND (scope <> 'user' OR ($2::text IS NULL AND owner = $3)) \
+         UNION ALL \
+         SELECT {COLUMNS} FROM metadata.sys_metadata \
+         WHERE tenant_id = $2 AND type = $1{item} AND state IN ({states}) \
+           AND (scope = 'platform' OR (scope = 'user' AND owner = $3))"
+    )
+}
+
+thread_local! {
+    /// Prepared plans by (one_item, preview), kept for the backend's life.
+    static PLANS: RefCell<HashMap<(bool, bool), OwnedPreparedStatement>> =
+        RefCell::new(HashMap::new());
+}
+
+/// Raw rows of one audience, grouped into layers per item name.
+type Rows = HashMap<String, Vec<(bool, Layer)>>;
+
+fn fetch(
+    client: &SpiClient<'_>,
+    type_name: &str,
+    audience: &Audience,
+    name: Option<&str>,
+) -> Result<Rows, SourceError> {
+    let key = (name.is_some(), audience.preview);
+    let text = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
+    PLANS.with(|plans| {
+        let mut plans = plans.borrow_mut();
+        if !plans.contains_key(&key) {
+            let argc = if name.is_some() { 4 } else { 3 };
+            let plan = client
+                .prepare(layer_query(key.0, key.1).as_str(), &vec![text; argc])
+                .expect("preparing the layer query")
+                .keep();
+            plans.insert(key, plan);
+        }
+        let plan = &plans[&key];
+        let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
+            type_name.into(),
+            audience.tenant.as_deref().into(),
+            audience.user.as_deref().into(),
+        ];
+        if let Some(name) = name {
+            args.push(name.into());
+        }
+        let table = client
+            .select(plan, None, &args)
+            .expect("running the layer query");
+        let mut rows: Rows = HashMap::new();
+        for row in table {
+            let item: String = row.get(1).ok().flatten().unwrap_or_default();
+            let (is_draft, layer) = to_layer(&item, &row)?;
+            rows.entry(item).or_default().push((is_draft, layer));
+        }
+        Ok(rows)
+    })
+}
+
+fn to_layer(
+    item: &str,
+    row: &pgrx::spi::SpiHeapTupleData<'_>,
+) -> Result<(bool, Layer), SourceError> {
+    let bad = |problem: String| SourceError {
+        item: item.to_owned(),
+        problem,
+    };
+    let text = |i: usize| -> Option<String> { row.get::<String>(i).ok().flatten() };
+    let scope_text = text(2).unwrap_or_default();
+    let scope = Scope::parse(&scope_text).ok_or_else(|| bad(format!("scope {scope_text:?}")))?;
+    let strategy_text = text(5).unwrap_or_default();
+    let strategy = Strategy::parse(&strategy_text)
+        .ok_or_else(|| bad(format!("strategy {strategy_text:?}")))?;
+    let tenant_id = text(3);
+    let state = text(7).unwrap_or_default();
+    let doc = parse_document(&text(11).unwrap_or_default())
+        .map_err(|e: DocumentError| bad(e.to_string()))?;
+    let meta = LayerMeta {
+        rank: rank_of(scope, tenant_id.is_some()),
+        scope,
+        tenant_id,
+        owner: text(4),
+        strategy,
+        extends: text(6),
+        version: row.get::<i32>(8).ok().flatten().unwrap_or(0),
+        checksum: text(9).unwrap_or_default(),
+        base_checksum: text(10),
+        state: state.clone(),
+    };
+    Ok((state == "draft", Layer { meta, doc }))
+}
+
+/// Keeps one layer per rank (the draft where there is one, for a preview), sorted by rank.
+fn pick(mut rows: Vec<(bool, Layer)>) -> Vec<Layer> {
+    rows.sort_by_key(|(is_draft, layer)| (layer.meta.rank, !*is_draft));
+    let mut layers: Vec<Layer> = Vec::with_capacity(rows.len());
+    for (_, layer) in rows {
+        if layers.last().map(|l| l.meta.rank) != Some(layer.meta.rank) {
+            layers.push(layer);
+        }
+    }
+    layers
+}
+
+/// Layers of items of one type for one audience.
+pub struct SpiSource {
+    type_name: String,
+    audience: Audience,
+    /// All rows of the type, when fetched at once (`effective_all`).
+    prefetched: Option<Rows>,
+}
+
+impl SpiSource {
+    pub fn new(type_name: &str, audience: Audience) -> Self {
+        SpiSource {
+            type_name: type_name.to_owned(),
+            audience,
+            prefetched: None,
+        }
+    }
+
+    /// Reads every row of the type for the audience in one query; returns the item names
+    /// in name order.
+    pub fn prefetch_all(&mut self) -> Result<Vec<String>, SourceError> {
+        let rows = Spi::connect(|client| fetch(&client, &self.type_name, &self.audience, None))?;
+        let mut names: Vec<String> = rows.keys().cloned().collect();
+        names.sort();
+        self.prefetched = Some(rows);
+        Ok(names)
+    }
+}
+
+impl LayerSource for SpiSource {
+    type Error = SourceError;
+
+    fn layers(&mut self, name: &str) -> Result<Vec<Layer>, SourceError> {
+        let rows = match &mut self.prefetched {
+            Some(all) => all.remove(name).unwrap_or_default(),
+            None => {
+                Spi::connect(|client| fetch(&client, &self.type_name, &self.audience, Some(name)))?
+                    .remove(name)
+                    .unwrap_or_default()
+            }
+        };
+        Ok(pick(rows))
+    }
+}
