@@ -82,13 +82,14 @@ BEGIN
 END
 $fn$;
 
--- Raises 22023 invalid_parameter_value unless value is one of allowed.
+-- Raises 22004 when value is NULL, 22023 invalid_parameter_value unless it is one of allowed.
 CREATE FUNCTION metadata._require_one_of(value text, what text, allowed text[]) RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 AS $fn$
 BEGIN
-    IF value IS NULL OR NOT value = ANY (allowed) THEN
-        RAISE EXCEPTION 'unknown % "%"', what, coalesce(value, 'NULL')
+    PERFORM metadata._require(value, what);
+    IF NOT value = ANY (allowed) THEN
+        RAISE EXCEPTION 'unknown % "%"', what, left(value, 200)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('Use one of: %s.', array_to_string(allowed, ', '));
     END IF;
@@ -602,7 +603,10 @@ BEGIN
             GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
                                     err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
             PERFORM metadata._reraise(err_state,
-                format('bulk_save item /%s (%s/%s): %s', i, item ->> 'type', item ->> 'name', err_message),
+                format('bulk_save item /%s%s: %s', i,
+                       CASE WHEN jsonb_typeof(item) = 'object'
+                            THEN format(' (%s/%s)', item ->> 'type', item ->> 'name') ELSE '' END,
+                       err_message),
                 err_detail, err_hint);
         END;
         RETURN jsonb_build_object('total', i + 1, 'succeeded', i + 1, 'failed', 0, 'errors', errors);

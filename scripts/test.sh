@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a machine set up by scripts/setup.sh (which it runs):
+#   1. unit tests of the pure core (plain `cargo test`),
+#   2. #[pg_test] tests inside a Postgres backend (`cargo pgrx test`, as the postgres user),
+#   3. SQL regression tests (pg_regress) against the installed extension on a throwaway
+#      cluster, and, when METADATA_CORPUS points at shared/corpus, the corpus tests.
+# Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
+# any failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+cd "$ROOT"
+
+bash scripts/setup.sh
+
+PORT=${METADATA_TEST_PORT:-54349}
+WORK=$(mktemp -d /tmp/metadata-test.XXXXXX)
+chmod 755 "$WORK"
+trap 'cluster_stop "$WORK/cluster"; rm -rf "$WORK"' EXIT
+
+suites_passed=0
+suites_failed=0
+run_suite() {
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then
+    suites_passed=$((suites_passed + 1))
+  else
+    echo "!! $name FAILED"
+    suites_failed=$((suites_failed + 1))
+  fi
+}
+
+unit_tests() {
+  cargo test --lib --quiet core::
+}
+
+pg_tests() {
+  mkdir -p "$WORK/pgtest" && chown postgres: "$WORK/pgtest"
+  cargo pgrx test pg15 --runas postgres --pgdata "$WORK/pgtest/data"
+}
+
+# pg_regress NAME INPUTDIR TESTS...: runs SQL tests against the cluster; prints diffs on failure.
+regress() {
+  local name=$1 inputdir=$2; shift 2
+  local out="$WORK/$name"
+  mkdir -p "$out"
+  if "$PG_REGRESS_DIR/pg_regress" \
+      --host="$PGHOST" --port="$PGPORT" --user=postgres --dbname="metadata_$name" \
+      --inputdir="$inputdir" --outputdir="$out" --bindir="$PG_BIN" "$@"; then
+    return 0
+  fi
+  cat "$out/regression.diffs" 2>/dev/null | head -200
+  return 1
+}
+PG_REGRESS_DIR=/usr/lib/postgresql/15/lib/pgxs/src/test/regress
+
+sql_tests() {
+  "$PG_REGRESS_DIR/pg_regress" --version >/dev/null
+  PG_BIN=$PG_BIN regress regress tests/regress documents triggers save effective bad_input
+}
+
+corpus_tests() {
+  METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm
+}
+
+run_suite "unit tests (cargo test)" unit_tests
+run_suite "#[pg_test] tests (cargo pgrx test)" pg_tests
+install_extension
+cluster_start "$WORK/cluster" "$PORT"
+run_suite "SQL regression tests (pg_regress)" sql_tests
+if [ -n "${METADATA_CORPUS:-}" ]; then
+  run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
+else
+  echo "== corpus tests skipped: set METADATA_CORPUS=path/to/shared/corpus to run them"
+fi
+
+echo "suites: $suites_passed passed, $suites_failed failed"
+[ "$suites_failed" = 0 ]
