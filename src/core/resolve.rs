@@ -1,9 +1,10 @@
 //! Effective resolution (DESIGN §3): the document an audience sees, built bottom-up from
 //! the layers of an item, starting from its `extends` parent when it has one.
 //!
-//! * A `merge` layer is a JSON Merge Patch (RFC 7396, applied with the `json-patch` crate);
-//!   a `merge` layer over nothing is applied to `{}`, as RFC 7396 §2 does for a non-object
-//!   target, so it is the patch with its `null` members removed.
+//! * A `merge` layer is a JSON Merge Patch (RFC 7396, applied with the `json-patch` crate).
+//! * The lowest layer applied, when nothing is below it (no parent, no lower layer), is taken
+//!   as stored, whatever its strategy: the effective document of a lone base layer is that
+//!   document, `null` members included. (RFC 7396 would patch `{}` and drop them.)
 //! * A `replace` layer discards everything below it, the parent included.
 //! * The parent is named by the `extends` of the topmost layer that sets one. It is
 //!   resolved for the same audience; a missing parent, a cycle or a chain deeper than
@@ -14,7 +15,7 @@
 
 use crate::core::canonical::checksum;
 use crate::core::layers::{Layer, LayerMeta, Rank, Strategy, LAYER_COUNT};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -237,9 +238,10 @@ fn apply(start: Option<Value>, layers: &[&Layer]) -> Option<Value> {
         None => (start, 0),
     };
     for layer in &layers[from..] {
-        let mut base = doc.take().unwrap_or_else(|| Value::Object(Map::new()));
-        merge_patch(&mut base, &layer.doc);
-        doc = Some(base);
+        match doc.as_mut() {
+            Some(base) => merge_patch(base, &layer.doc),
+            None => doc = Some(layer.doc.clone()),
+        }
     }
     doc
 }

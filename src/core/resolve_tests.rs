@@ -113,15 +113,25 @@ fn layers_merge_bottom_up() {
 }
 
 #[test]
-fn missing_item_is_none_and_merge_over_nothing_drops_nulls() {
-    let mut r = resolver(vec![(
-        "runtime",
-        vec![plat(json!({"a": 1, "b": null, "c": {"d": null}}))],
-    )]);
+fn missing_item_is_none_and_a_lone_layer_is_taken_as_stored() {
+    let doc = json!({"a": 1, "b": null, "c": {"d": null}});
+    let mut r = resolver(vec![
+        ("runtime", vec![plat(doc.clone())]),
+        (
+            "based",
+            vec![
+                sys(json!({"b": 2, "c": {"d": 3, "e": 4}})),
+                plat(doc.clone()),
+            ],
+        ),
+    ]);
     assert_eq!(r.effective("nothing").unwrap(), None);
+    // Nothing below: the document as stored, nulls kept.
+    assert_eq!(r.effective("runtime").unwrap(), Some(doc));
+    // Something below: the same document is a merge patch, nulls delete.
     assert_eq!(
-        r.effective("runtime").unwrap(),
-        Some(json!({"a": 1, "c": {}}))
+        r.effective("based").unwrap(),
+        Some(json!({"a": 1, "c": {"e": 4}}))
     );
 }
 

@@ -33,8 +33,8 @@ SELECT metadata.effective('object', 'account') ->> 'label' AS global_label,
 RESET metadata.user_id;
 RESET metadata.tenant_id;
 
--- A missing item is NULL; a runtime item may exist only in a tenant; a merge layer over
--- nothing is applied to {} (its nulls vanish).
+-- A missing item is NULL; a runtime item may exist only in a tenant; a layer with nothing
+-- below it is taken as stored (its nulls stay: there is nothing for them to delete).
 SELECT metadata.effective('object', 'nothing') IS NULL AS missing_is_null;
 SET metadata.tenant_id = 'acme';
 SELECT version FROM metadata.save('object', 'acme_only', '{"label": "Runtime", "gone": null}');
