@@ -10,6 +10,9 @@ pub mod pg;
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 pgrx::extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
+#[cfg(any(test, feature = "pg_test"))]
+mod pg_tests;
+
 /// Required at the crate root by `cargo pgrx test`.
 #[cfg(test)]
 pub mod pg_test {
