@@ -478,7 +478,8 @@ COMMENT ON FUNCTION metadata.exists(text, text, text, text) IS
   'whether that live layer exists. Errors: 22004, 22023.';
 
 CREATE FUNCTION metadata.publish(type text, name text, scope text DEFAULT 'platform',
-                                 owner text DEFAULT NULL, expected_version integer DEFAULT NULL)
+                                 owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
+                                 force boolean DEFAULT false)
 RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
 AS $fn$
@@ -499,6 +500,14 @@ BEGIN
     END IF;
     PERFORM metadata._check_version(publish.expected_version, draft.version, 'draft of ' || what);
     cur := metadata._lock_layer(publish.type, publish.name, k.tenant_id, publish.scope, k.owner_id, false);
+    -- The draft replaces the live layer: refuse to drop a change made to it since the draft
+    -- was last saved (no lost update), unless forced.
+    IF cur.id IS NOT NULL AND cur.state <> 'archived' AND cur.updated_at > draft.updated_at
+       AND NOT coalesce(publish.force, false) THEN
+        RAISE EXCEPTION 'the live layer of % changed (version %) after its draft was saved', what, cur.version
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'Save the draft again over the current live layer, or publish with force => true.';
+    END IF;
     IF cur.id IS NULL OR cur.state = 'archived' THEN
         UPDATE metadata.sys_metadata m SET state = 'active' WHERE m.id = draft.id
         RETURNING * INTO new_row;
@@ -517,11 +526,12 @@ BEGIN
     RETURN new_row;
 END
 $fn$;
-COMMENT ON FUNCTION metadata.publish(text, text, text, text, integer) IS
+COMMENT ON FUNCTION metadata.publish(text, text, text, text, integer, boolean) IS
   'Promotes the draft layer of (type, name) at scope to active: the live row takes the '
   'draft''s document and attributes (version + 1) and the draft row goes; without a live row '
   'the draft row becomes it. Returns the live row. Errors: P0002 no draft, 40001 '
-  'expected_version (of the draft) mismatch, 42P19, 23503.';
+  'expected_version (of the draft) mismatch or live layer changed after the draft was saved '
+  '(force => true publishes anyway), 42P19, 23503.';
 
 ------------------------------------------------------------------------------------------
 -- Bulk

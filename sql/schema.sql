@@ -80,7 +80,7 @@ CREATE TABLE metadata.sys_metadata (
     metadata        jsonb NOT NULL,
     state           text NOT NULL DEFAULT 'active'
                     CHECK (state IN ('draft', 'active', 'archived', 'deprecated')),
-    version         integer NOT NULL DEFAULT 1,
+    version         integer NOT NULL DEFAULT 1 CHECK (version >= 1),
     checksum        text NOT NULL DEFAULT '',
     base_checksum   text,
     source          text NOT NULL DEFAULT 'database'
@@ -117,26 +117,34 @@ CREATE INDEX sys_metadata_lookup ON metadata.sys_metadata (tenant_id, type, name
 
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata', '');
 
--- Keeps version, checksum and audit columns true for every write, save() or plain SQL:
--- version starts at 1 and grows by one on every change; an UPDATE that changes nothing
--- keeps it. version, checksum, id and created_* cannot be written (SQLSTATE 428C9).
+-- Keeps version, checksum and audit columns true for every write, save() or plain SQL.
+-- INSERT: checksum is computed (a given one must match the document, else 23514); version
+-- and audit columns keep given values (so pg_restore brings rows back as they were) and
+-- default to 1, now() and metadata.current_actor().
+-- UPDATE: version grows by one on every change; an UPDATE that changes nothing keeps it.
+-- id, version, checksum and created_* cannot be updated (SQLSTATE 428C9 generated_always).
 CREATE FUNCTION metadata.sys_metadata_before_write() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     actor text := metadata.current_actor();
+    computed text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        IF NEW.version <> 1 OR NEW.checksum <> '' OR NEW.created_by <> '' OR NEW.updated_by <> '' THEN
-            RAISE EXCEPTION 'version, checksum, created_by and updated_by of metadata.sys_metadata are maintained by the extension'
-                USING ERRCODE = 'generated_always', HINT = 'Leave them out of the INSERT.';
+        computed := metadata._document_checksum(NEW.metadata::text);
+        IF NEW.checksum <> '' AND NEW.checksum <> computed THEN
+            RAISE EXCEPTION 'checksum % does not match the document (%)', left(NEW.checksum, 80), computed
+                USING ERRCODE = 'check_violation',
+                      HINT = 'Leave checksum out: the extension computes it.';
         END IF;
-        NEW.checksum := metadata._document_checksum(NEW.metadata::text);
-        NEW.created_at := now();
-        NEW.created_by := actor;
-        NEW.updated_at := NEW.created_at;
-        NEW.updated_by := actor;
+        NEW.checksum := computed;
+        IF NEW.created_by = '' THEN
+            NEW.created_by := actor;
+        END IF;
+        IF NEW.updated_by = '' THEN
+            NEW.updated_by := actor;
+        END IF;
         RETURN NEW;
     END IF;
 

@@ -62,6 +62,15 @@ SELECT metadata.effective('object', 'contact') ->> 'label' AS live,
 SELECT state, version, metadata ->> 'label' AS label FROM metadata.publish('object', 'contact');
 SELECT state, count(*) FROM metadata.sys_metadata WHERE name = 'contact' GROUP BY state;
 SELECT pg_temp.fails($$SELECT metadata.publish('object', 'contact')$$);
+-- A draft does not silently drop a change made to the live layer after it was saved.
+SELECT state FROM metadata.save('object', 'contact', '{"label": "Contact v5"}', state => 'draft');
+SELECT version FROM metadata.save('object', 'contact', '{"label": "Contact (draft)", "icon": "user"}');
+SELECT pg_temp.fails($$SELECT metadata.publish('object', 'contact')$$);
+SELECT state FROM metadata.save('object', 'contact', '{"label": "Contact v5", "icon": "user"}', state => 'draft');
+SELECT version, metadata FROM metadata.publish('object', 'contact');
+SELECT state FROM metadata.save('object', 'contact', '{"label": "Contact v6"}', state => 'draft');
+SELECT version FROM metadata.save('object', 'contact', '{"label": "Contact", "icon": "user"}');
+SELECT version, metadata FROM metadata.publish('object', 'contact', force => true);
 -- A draft of a new item publishes into a new live row.
 SELECT state FROM metadata.save('view', 'contact_list', '{"object": "contact"}', state => 'draft');
 SELECT metadata.effective('view', 'contact_list') IS NULL AS hidden_until_published;

@@ -28,8 +28,13 @@ SELECT version FROM metadata.sys_metadata WHERE name = 'lead';
 SELECT pg_temp.fails($$UPDATE metadata.sys_metadata SET version = 99 WHERE name = 'lead'$$);
 SELECT pg_temp.fails($$UPDATE metadata.sys_metadata SET checksum = 'sha256:forged' WHERE name = 'lead'$$);
 SELECT pg_temp.fails($$UPDATE metadata.sys_metadata SET created_by = 'mallory' WHERE name = 'lead'$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, version) VALUES ('object', 'x', '{}', 7)$$);
 SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, checksum) VALUES ('object', 'x', '{}', 'sha256:0')$$);
+SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, version) VALUES ('object', 'x', '{}', 0)$$);
+-- An INSERT may carry version, audit columns and the right checksum: what pg_restore does.
+INSERT INTO metadata.sys_metadata (type, name, metadata, version, checksum, created_by, created_at, updated_by, updated_at)
+VALUES ('object', 'restored', '{"b": 1, "a": 2}', 7, metadata.checksum('{"a": 2, "b": 1}'), 'carol', '2020-01-01', 'dave', '2021-01-01');
+SELECT version, created_by, created_at, updated_by, updated_at FROM metadata.sys_metadata WHERE name = 'restored';
+DELETE FROM metadata.sys_metadata WHERE name = 'restored';
 SELECT version, checksum = metadata.checksum(metadata) AS checksum_ok FROM metadata.sys_metadata WHERE name = 'lead';
 
 -- Constraints refuse impossible rows.
