@@ -3,7 +3,7 @@
 #   1. unit tests of the pure core (plain `cargo test`),
 #   2. #[pg_test] tests inside a Postgres backend (`cargo pgrx test`, as the postgres user),
 #   3. SQL regression tests (pg_regress) against the installed extension on a throwaway
-#      cluster, a pg_dump/pg_restore round trip, and, when METADATA_CORPUS points at
+#      cluster, a pg_dump/pg_restore round trip, concurrent writers, and, when METADATA_CORPUS points at
 #      shared/corpus, the corpus tests.
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
 # any failure.
@@ -65,6 +65,10 @@ dump_tests() {
   bash tests/dump/dump_restore.sh
 }
 
+concurrency_tests() {
+  bash tests/concurrency/no_lost_update.sh
+}
+
 corpus_tests() {
   METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm
 }
@@ -75,6 +79,7 @@ install_extension
 cluster_start "$WORK/cluster" "$PORT"
 run_suite "SQL regression tests (pg_regress)" sql_tests
 run_suite "pg_dump/pg_restore round trip" dump_tests
+run_suite "concurrent writers (pgbench)" concurrency_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
 else
