@@ -7,8 +7,11 @@
 # 200 other tenants, 20 other acme users), then measures with pgbench, for tenant acme and
 # user u42:
 #   (a) raw primary-key lookup of the stored system document
-#   (b) SELECT metadata.effective('object', 'account')          (3 layers)
-#   (c) the same with a PL/pgSQL RFC 7396 resolver (bench/plpgsql_resolver.sql)
+#   (b) SELECT metadata.effective('object', 'account')          (3 layers; steady state:
+#       the backend's memo of effective documents answers)
+#   (b0) the same with SET metadata.effective_cache = off (every call folds the 3 layers)
+#   (g) effective() of an object with its system layer only (returned as stored)
+#   (c) the same as (b) with a PL/pgSQL RFC 7396 resolver (bench/plpgsql_resolver.sql)
 # and, as a profile when b/a < 0.3 (or METADATA_BENCH_PROFILE=1):
 #   (d) SELECT metadata.checksum(metadata) by primary key (jsonb->text->serde + SHA-256)
 #   (e) SELECT metadata.merge_patch(metadata, '{}') by primary key (jsonb->serde->jsonb)
@@ -130,12 +133,16 @@ if [ "$layers" != 3 ]; then
 fi
 
 # ---- measure --------------------------------------------------------------------------
-# run NAME FILE: pgbench one case; sets tps_NAME and lat_NAME.
+# An object with no overlay: its effective document is its stored system layer.
+single=$(psql_run -At -c "SELECT min(name) FROM metadata.sys_metadata
+  WHERE type = 'object' AND name <> 'account' AND scope = 'system'")
+
+# run NAME FILE [SETTINGS]: pgbench one case; sets tps_NAME and lat_NAME.
 run() {
-  local name=$1 file=$2 log
+  local name=$1 file=$2 settings=${3:-} log
   log=$dir/pgbench-$name.log
-  if ! "$PGBENCH" -n -M prepared -c "$clients" -j "$clients" -T "$seconds" \
-      -D id="$id" -f "$file" >"$log" 2>&1; then
+  if ! PGOPTIONS="$PGOPTIONS $settings" "$PGBENCH" -n -M prepared -c "$clients" -j "$clients" \
+      -T "$seconds" -D id="$id" -D single="$single" -f "$file" >"$log" 2>&1; then
     echo "bench: ABORT: pgbench failed for ($name):" >&2
     cat "$log" >&2
     exit 1
@@ -161,6 +168,8 @@ echo "bench: data=$data rows=$rows system_doc_bytes=$sys_bytes effective_doc_byt
 
 run a "$BENCH/a_pk_lookup.pgbench"
 run b "$BENCH/b_effective.pgbench"
+run b0 "$BENCH/b_effective.pgbench" "-c metadata.effective_cache=off"
+run g "$BENCH/g_single_layer.pgbench"
 run c "$BENCH/c_plpgsql.pgbench"
 b_a=$(ratio "$tps_b" "$tps_a")
 b_c=$(ratio "$tps_b" "$tps_c")
@@ -173,13 +182,15 @@ fi
 printf 'bench: %-4s %-34s %12s %10s\n' case query tps avg_ms
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' a "pk lookup of the system row" "$tps_a" "$lat_a"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' b "metadata.effective() 3 layers" "$tps_b" "$lat_b"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' b0 "effective() 3 layers, cache off" "$tps_b0" "$lat_b0"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' g "effective() 1 layer" "$tps_g" "$lat_g"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' c "plpgsql resolve() 3 layers" "$tps_c" "$lat_c"
 if [ -n "${tps_d:-}" ]; then
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' d "metadata.checksum() of pk row" "$tps_d" "$lat_d"
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' e "metadata.merge_patch(pk row, {})" "$tps_e" "$lat_e"
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' f "layer query alone (SQL, 3 rows)" "$tps_f" "$lat_f"
 fi
-echo "bench: ratio b/a=$b_a b/c=$b_c"
+echo "bench: ratio b/a=$b_a b/c=$b_c b0/a=$(ratio "$tps_b0" "$tps_a") b0/c=$(ratio "$tps_b0" "$tps_c") g/a=$(ratio "$tps_g" "$tps_a")"
 if [ -n "${tps_d:-}" ]; then
   echo "bench: ratio d/a=$(ratio "$tps_d" "$tps_a") e/a=$(ratio "$tps_e" "$tps_a") f/a=$(ratio "$tps_f" "$tps_a") b/e=$(ratio "$tps_b" "$tps_e") b/f=$(ratio "$tps_b" "$tps_f")"
 fi

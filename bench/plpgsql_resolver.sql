@@ -42,8 +42,8 @@ $fn$;
 -- Effective document of (type, name) for the caller's metadata.tenant_id and
 -- metadata.user_id: the active (or deprecated) layers system global, platform global,
 -- platform of the tenant, user of the tenant for the user, bottom up; a merge layer is an
--- RFC 7396 patch over what is below (over {} when nothing is), a replace layer discards
--- what is below. NULL when there is no layer. (No extends, no drafts: the bench needs none.)
+-- RFC 7396 patch over what is below (the lowest layer is taken as stored, as the
+-- extension does), a replace layer discards what is below. NULL when there is no layer. (No extends, no drafts: the bench needs none.)
 CREATE OR REPLACE FUNCTION bench.resolve(p_type text, p_name text) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $fn$
@@ -74,10 +74,10 @@ BEGIN
         ) AS l
         ORDER BY l.ord
     LOOP
-        IF layer.strategy = 'replace' THEN
+        IF layer.strategy = 'replace' OR doc IS NULL THEN
             doc := layer.metadata;
         ELSE
-            doc := bench.merge_patch(coalesce(doc, '{}'::jsonb), layer.metadata);
+            doc := bench.merge_patch(doc, layer.metadata);
         END IF;
     END LOOP;
     RETURN doc;

@@ -159,42 +159,46 @@ RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
 AS $fn$
 DECLARE
+    found_id uuid;
     found_row metadata.sys_metadata;
 BEGIN
-    IF p_tenant IS NULL THEN
+    SELECT m.id INTO found_id
+    FROM metadata._layer_rows(p_type, p_name, p_tenant, p_scope, p_owner) AS m
+    WHERE (m.state = 'draft') = p_draft
+    ORDER BY m.state = 'archived', m.updated_at DESC
+    LIMIT 1;
+    IF found_id IS NOT NULL THEN
+        -- Re-checked on the newest row version once the lock is granted.
         SELECT * INTO found_row FROM metadata.sys_metadata m
-        WHERE m.tenant_id IS NULL AND m.type = p_type AND m.name = p_name
-          AND m.scope = p_scope AND m.owner IS NOT DISTINCT FROM p_owner
-          AND (m.state = 'draft') = p_draft
-        ORDER BY m.state = 'archived', m.updated_at DESC
-        LIMIT 1
-        FOR UPDATE;
-    ELSE
-        SELECT * INTO found_row FROM metadata.sys_metadata m
-        WHERE m.tenant_id = p_tenant AND m.type = p_type AND m.name = p_name
-          AND m.scope = p_scope AND m.owner IS NOT DISTINCT FROM p_owner
-          AND (m.state = 'draft') = p_draft
-        ORDER BY m.state = 'archived', m.updated_at DESC
-        LIMIT 1
+        WHERE m.id = found_id AND (m.state = 'draft') = p_draft
         FOR UPDATE;
     END IF;
     RETURN found_row;
 END
 $fn$;
 
--- Every row (any state) of one layer key; the tenant leads the index in both branches.
+-- Every row (any state) of one layer key. Each branch matches the whole index key
+-- (tenant_id, type, name, scope, owner); the parameters pick the one branch that runs.
 CREATE FUNCTION metadata._layer_rows(p_type text, p_name text, p_tenant text, p_scope text,
                                      p_owner text)
 RETURNS SETOF metadata.sys_metadata
 LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT * FROM metadata.sys_metadata m
-    WHERE m.tenant_id IS NULL AND p_tenant IS NULL AND m.type = p_type AND m.name = p_name
-      AND m.scope = p_scope AND m.owner IS NOT DISTINCT FROM p_owner
+    WHERE p_tenant IS NULL AND p_owner IS NULL AND m.tenant_id IS NULL AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner IS NULL
     UNION ALL
     SELECT * FROM metadata.sys_metadata m
-    WHERE m.tenant_id = p_tenant AND m.type = p_type AND m.name = p_name
-      AND m.scope = p_scope AND m.owner IS NOT DISTINCT FROM p_owner;
+    WHERE p_tenant IS NULL AND m.tenant_id IS NULL AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner = p_owner
+    UNION ALL
+    SELECT * FROM metadata.sys_metadata m
+    WHERE p_owner IS NULL AND m.tenant_id = p_tenant AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner IS NULL
+    UNION ALL
+    SELECT * FROM metadata.sys_metadata m
+    WHERE m.tenant_id = p_tenant AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner = p_owner;
 END;
 
 -- Re-raises an error with its SQLSTATE, a new message and its detail and hint, if any.
@@ -464,13 +468,20 @@ BEGIN
     RETURN EXISTS (
         SELECT 1 FROM metadata.sys_metadata m
         WHERE m.tenant_id IS NULL AND m.type = exists.type AND m.name = exists.name
+          AND m.scope IN ('system', 'platform') AND m.state IN ('active', 'deprecated')
+        UNION ALL
+        SELECT 1 FROM metadata.sys_metadata m
+        WHERE tenant IS NULL AND m.tenant_id IS NULL AND m.type = exists.type
+          AND m.name = exists.name AND m.scope = 'user' AND m.owner = usr
           AND m.state IN ('active', 'deprecated')
-          AND (m.scope <> 'user' OR (tenant IS NULL AND m.owner = usr))
         UNION ALL
         SELECT 1 FROM metadata.sys_metadata m
         WHERE m.tenant_id = tenant AND m.type = exists.type AND m.name = exists.name
-          AND m.state IN ('active', 'deprecated')
-          AND (m.scope = 'platform' OR (m.scope = 'user' AND m.owner = usr)));
+          AND m.scope = 'platform' AND m.state IN ('active', 'deprecated')
+        UNION ALL
+        SELECT 1 FROM metadata.sys_metadata m
+        WHERE m.tenant_id = tenant AND m.type = exists.type AND m.name = exists.name
+          AND m.scope = 'user' AND m.owner = usr AND m.state IN ('active', 'deprecated'));
 END
 $fn$;
 COMMENT ON FUNCTION metadata.exists(text, text, text, text) IS

@@ -114,6 +114,9 @@ CREATE UNIQUE INDEX sys_metadata_draft_key ON metadata.sys_metadata
     WHERE state = 'draft';
 -- Every state, for previews, archived rows and catalog queries.
 CREATE INDEX sys_metadata_lookup ON metadata.sys_metadata (tenant_id, type, name);
+-- One user's layers, so that reading all items of a type for a user skips other users'.
+CREATE INDEX sys_metadata_user_layers ON metadata.sys_metadata (tenant_id, owner, type, name)
+    WHERE scope = 'user';
 
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata', '');
 

@@ -72,4 +72,26 @@ mod tests {
         Spi::run("SET LOCAL session_replication_role = origin").unwrap();
         effective("bad");
     }
+
+    #[pg_test]
+    fn memoised_and_folded_documents_agree_as_layers_change() {
+        Spi::run("SELECT metadata.save('object', 'm', '{\"a\": 1, \"b\": {\"c\": 2}}', scope => 'system')")
+            .unwrap();
+        Spi::run("SET LOCAL metadata.tenant_id = 't1'").unwrap();
+        for i in 0..5 {
+            Spi::run(&format!(
+                "SELECT metadata.save('object', 'm', '{{\"b\": {{\"c\": {i}}}}}')"
+            ))
+            .unwrap();
+            let cached = effective("m");
+            Spi::run("SET LOCAL metadata.effective_cache = off").unwrap();
+            let folded = effective("m");
+            Spi::run("SET LOCAL metadata.effective_cache = on").unwrap();
+            assert_eq!(cached, folded);
+            assert_eq!(cached, Some(json!({"a": 1, "b": {"c": i}})));
+        }
+        // Back to an earlier overlay: the memo answers with the right document.
+        Spi::run("SELECT metadata.save('object', 'm', '{\"b\": {\"c\": 1}}')").unwrap();
+        assert_eq!(effective("m"), Some(json!({"a": 1, "b": {"c": 1}})));
+    }
 }

@@ -98,12 +98,13 @@ pub struct LayerMeta {
 
 /// One stored layer of an item, as the resolver needs it. The data source has already
 /// picked the rows that apply to the caller (tenant, user, draft preview): at most one
-/// layer per rank, sorted by rank.
+/// layer per rank, sorted by rank. `D` is how the document is held: a parsed [`Value`], or
+/// the database's own bytes until the document is really needed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Layer {
+pub struct Layer<D = Value> {
     pub meta: LayerMeta,
     /// The document: a JSON Merge Patch (RFC 7396) for `merge`, the whole item for `replace`.
-    pub doc: Value,
+    pub doc: D,
 }
 
 #[cfg(test)]

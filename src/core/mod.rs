@@ -6,9 +6,11 @@
 //! - [`pointer`]: JSON Pointer (RFC 6901) building for error messages.
 //! - [`layers`]: scopes, strategies, states and the rank of a layer (DESIGN §2–§3).
 //! - [`resolve`]: effective resolution of layered items, `extends` chains, staleness (DESIGN §3).
+//! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
 
 pub mod canonical;
 pub mod document;
 pub mod layers;
+pub mod memo;
 pub mod pointer;
 pub mod resolve;

@@ -1,17 +1,25 @@
 //! Effective resolution (DESIGN §3): the document an audience sees, built bottom-up from
 //! the layers of an item, starting from its `extends` parent when it has one.
 //!
-//! * A `merge` layer is a JSON Merge Patch (RFC 7396, applied with the `json-patch` crate).
-//! * The lowest layer applied, when nothing is below it (no parent, no lower layer), is taken
-//!   as stored, whatever its strategy: the effective document of a lone base layer is that
-//!   document, `null` members included. (RFC 7396 would patch `{}` and drop them.)
-//! * A `replace` layer discards everything below it, the parent included.
+//! Resolution has two steps. [`Resolver::plan`] walks the item and its ancestors and lists
+//! the layers that apply, bottom first; [`fold`] then combines their documents:
+//! * The first layer of the plan is taken as stored, whatever its strategy: the effective
+//!   document of a lone base layer is that document, `null` members included. (RFC 7396
+//!   would patch `{}` and drop them.)
+//! * Each further layer is a JSON Merge Patch (RFC 7396, applied with the `json-patch`
+//!   crate) over the result so far.
+//! * A `replace` layer discards everything below it, the parent included, so a plan starts
+//!   at the last `replace` layer.
 //! * The parent is named by the `extends` of the topmost layer that sets one. It is
 //!   resolved for the same audience; a missing parent, a cycle or a chain deeper than
 //!   [`MAX_EXTENDS_DEPTH`] is an error.
 //! * Staleness: the author of a layer at rank *r* saw "below" = the parent's layers up to
 //!   rank *r* plus the item's layers under *r*. A layer is stale when the checksum of that
 //!   document no longer equals the `base_checksum` it was written with.
+//!
+//! The result of a fold depends only on the documents of the plan, in order; a plan's
+//! list of checksums therefore identifies its effective document (the extension caches
+//! by it).
 
 use crate::core::canonical::checksum;
 use crate::core::layers::{Layer, LayerMeta, Rank, Strategy, LAYER_COUNT};
@@ -25,16 +33,18 @@ pub const MAX_EXTENDS_DEPTH: usize = 32;
 
 /// Where the resolver gets layers from: the database in the extension, a map in tests.
 pub trait LayerSource {
+    /// How documents are held (see [`Layer`]).
+    type Doc: Clone;
     type Error;
     /// The layers of item `name` that apply to the caller, sorted by rank, at most one
     /// per rank (the source has chosen between a draft and an active row already).
-    fn layers(&mut self, name: &str) -> std::result::Result<Vec<Layer>, Self::Error>;
+    fn layers(&mut self, name: &str) -> Result<Vec<Layer<Self::Doc>>, Self::Error>;
 }
 
 /// Why an effective document cannot be built.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResolveError<E> {
-    /// The layer source failed.
+    /// The layer source failed, or a document could not be read.
     Source(E),
     /// `extends` leads back to an item already on the chain (listed in order, repeat last).
     Cycle { chain: Vec<String> },
@@ -63,6 +73,14 @@ impl<E: fmt::Display> fmt::Display for ResolveError<E> {
     }
 }
 
+/// One layer of a plan: the item it belongs to (the resolved item or an ancestor) and the
+/// layer itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned<D> {
+    pub item: String,
+    pub layer: Layer<D>,
+}
+
 /// One layer that `explain` reports, in the order it is applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -78,11 +96,29 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     json_patch::merge(target, patch);
 }
 
-/// Builds effective documents from a [`LayerSource`], caching each item's layers for the
-/// resolver's lifetime (one SQL call).
+/// Combines the documents of a plan (bottom first): the first as stored, each further one
+/// as an RFC 7396 merge patch. `read(item, doc)` turns a held document into a [`Value`].
+/// `None` for an empty plan.
+pub fn fold<D, E>(
+    plan: &[Planned<D>],
+    mut read: impl FnMut(&str, &D) -> Result<Value, E>,
+) -> Result<Option<Value>, E> {
+    let mut doc: Option<Value> = None;
+    for step in plan {
+        let layer_doc = read(&step.item, &step.layer.doc)?;
+        match doc.as_mut() {
+            Some(base) => merge_patch(base, &layer_doc),
+            None => doc = Some(layer_doc),
+        }
+    }
+    Ok(doc)
+}
+
+/// Builds plans from a [`LayerSource`], caching each item's layers for the resolver's
+/// lifetime (one SQL call).
 pub struct Resolver<S: LayerSource> {
     source: S,
-    cache: HashMap<String, Rc<Vec<Layer>>>,
+    cache: HashMap<String, Rc<Vec<Layer<S::Doc>>>>,
 }
 
 type Resolved<T, E> = std::result::Result<T, ResolveError<E>>;
@@ -95,33 +131,50 @@ impl<S: LayerSource> Resolver<S> {
         }
     }
 
-    /// The effective document of `name`, or `None` when it has no layer.
-    pub fn effective(&mut self, name: &str) -> Resolved<Option<Value>, S::Error> {
+    /// The layers applied to build the effective document of `name`, bottom first
+    /// (ancestors' layers before the item's); empty when the item has no layer.
+    pub fn plan(&mut self, name: &str) -> Resolved<Vec<Planned<S::Doc>>, S::Error> {
         let mut chain = vec![name.to_owned()];
-        self.compose(name, LAYER_COUNT, LAYER_COUNT - 1, None, true, &mut chain)
+        self.plan_limited(name, LAYER_COUNT, LAYER_COUNT - 1, None, true, &mut chain)
     }
 
-    /// The document the author of a layer of `name` at `rank` builds on: the parent
+    /// The plan of what the author of a layer of `name` at `rank` builds on: the parent
     /// (`extends`, or else the one inherited from lower layers) up to `rank`, then the
-    /// item's layers under `rank`. `None` when nothing is below.
-    pub fn below(
+    /// item's layers under `rank`. A missing parent counts as nothing here.
+    pub fn plan_below(
         &mut self,
         name: &str,
         rank: Rank,
         extends: Option<&str>,
-    ) -> Resolved<Option<Value>, S::Error> {
+    ) -> Resolved<Vec<Planned<S::Doc>>, S::Error> {
         let mut chain = vec![name.to_owned()];
-        self.compose(name, rank, rank, extends, false, &mut chain)
+        self.plan_limited(name, rank, rank, extends, false, &mut chain)
     }
 
-    /// The layers applied to build the effective document of `name`, bottom first,
-    /// ancestors' layers before the item's, each with its staleness.
-    pub fn explain(&mut self, name: &str) -> Resolved<Vec<Applied>, S::Error> {
-        let mut chain = vec![name.to_owned()];
-        self.explain_item(name, &mut chain)
+    /// The layers of the plan of `name` with their staleness; `read(item, doc)` turns a
+    /// held document into a [`Value`] (for the checksums of what is below each layer).
+    pub fn explain(
+        &mut self,
+        name: &str,
+        mut read: impl FnMut(&str, &S::Doc) -> Result<Value, S::Error>,
+    ) -> Resolved<Vec<Applied>, S::Error> {
+        let plan = self.plan(name)?;
+        let mut applied = Vec::with_capacity(plan.len());
+        for step in plan {
+            let meta = step.layer.meta;
+            let below = self.plan_below(&step.item, meta.rank, meta.extends.as_deref())?;
+            let below = fold(&below, &mut read).map_err(ResolveError::Source)?;
+            let stale = below.as_ref().map(checksum) != meta.base_checksum;
+            applied.push(Applied {
+                item: step.item,
+                meta,
+                stale,
+            });
+        }
+        Ok(applied)
     }
 
-    fn layers(&mut self, name: &str) -> Resolved<Rc<Vec<Layer>>, S::Error> {
+    fn layers(&mut self, name: &str) -> Resolved<Rc<Vec<Layer<S::Doc>>>, S::Error> {
         if let Some(found) = self.cache.get(name) {
             return Ok(Rc::clone(found));
         }
@@ -130,8 +183,8 @@ impl<S: LayerSource> Resolver<S> {
         Ok(layers)
     }
 
-    /// Item layers with rank < `item_lt` over the parent resolved up to `parent_le`.
-    fn compose(
+    /// Item layers with rank < `item_lt` over the parent's plan up to `parent_le`.
+    fn plan_limited(
         &mut self,
         name: &str,
         item_lt: Rank,
@@ -139,65 +192,39 @@ impl<S: LayerSource> Resolver<S> {
         extends: Option<&str>,
         strict: bool,
         chain: &mut Vec<String>,
-    ) -> Resolved<Option<Value>, S::Error> {
+    ) -> Resolved<Vec<Planned<S::Doc>>, S::Error> {
         let layers = self.layers(name)?;
-        let applicable: Vec<&Layer> = layers.iter().filter(|l| l.meta.rank < item_lt).collect();
+        let applicable: Vec<&Layer<S::Doc>> =
+            layers.iter().filter(|l| l.meta.rank < item_lt).collect();
         let parent = extends
             .map(str::to_owned)
-            .or_else(|| topmost_extends(applicable.iter().copied()));
-        let start = match parent {
+            .or_else(|| applicable.iter().rev().find_map(|l| l.meta.extends.clone()));
+        let mut plan = match parent {
             Some(parent) => {
                 enter(chain, &parent)?;
-                let doc = self.compose(&parent, parent_le + 1, parent_le, None, strict, chain)?;
+                let plan =
+                    self.plan_limited(&parent, parent_le + 1, parent_le, None, strict, chain)?;
                 chain.pop();
-                if doc.is_none() && strict {
+                if plan.is_empty() && strict {
                     return Err(ResolveError::MissingParent {
                         item: name.to_owned(),
                         parent,
                     });
                 }
-                doc
-            }
-            None => None,
-        };
-        Ok(apply(start, &applicable))
-    }
-
-    fn explain_item(
-        &mut self,
-        name: &str,
-        chain: &mut Vec<String>,
-    ) -> Resolved<Vec<Applied>, S::Error> {
-        let layers = self.layers(name)?;
-        let mut rows = match topmost_extends(layers.iter()) {
-            Some(parent) => {
-                enter(chain, &parent)?;
-                let rows = self.explain_item(&parent, chain)?;
-                chain.pop();
-                if rows.is_empty() {
-                    return Err(ResolveError::MissingParent {
-                        item: name.to_owned(),
-                        parent,
-                    });
-                }
-                rows
+                plan
             }
             None => Vec::new(),
         };
-        let first = last_replace(layers.iter());
-        if first.is_some() {
-            rows.clear();
-        }
-        for layer in &layers[first.unwrap_or(0)..] {
-            let below = self.below(name, layer.meta.rank, layer.meta.extends.as_deref())?;
-            let below_checksum = below.as_ref().map(checksum);
-            rows.push(Applied {
+        for layer in applicable {
+            if layer.meta.strategy == Strategy::Replace {
+                plan.clear();
+            }
+            plan.push(Planned {
                 item: name.to_owned(),
-                meta: layer.meta.clone(),
-                stale: below_checksum != layer.meta.base_checksum,
+                layer: layer.clone(),
             });
         }
-        Ok(rows)
+        Ok(plan)
     }
 }
 
@@ -215,35 +242,6 @@ fn enter<E>(chain: &mut Vec<String>, parent: &str) -> Resolved<(), E> {
     }
     chain.push(parent.to_owned());
     Ok(())
-}
-
-fn topmost_extends<'a>(layers: impl DoubleEndedIterator<Item = &'a Layer>) -> Option<String> {
-    layers.rev().find_map(|l| l.meta.extends.clone())
-}
-
-fn last_replace<'a>(
-    layers: impl DoubleEndedIterator<Item = &'a Layer> + ExactSizeIterator,
-) -> Option<usize> {
-    let len = layers.len();
-    layers
-        .rev()
-        .position(|l| l.meta.strategy == Strategy::Replace)
-        .map(|from_top| len - 1 - from_top)
-}
-
-/// Applies `layers` (bottom first) over `start`.
-fn apply(start: Option<Value>, layers: &[&Layer]) -> Option<Value> {
-    let (mut doc, from) = match last_replace(layers.iter().copied()) {
-        Some(i) => (Some(layers[i].doc.clone()), i + 1),
-        None => (start, 0),
-    };
-    for layer in &layers[from..] {
-        match doc.as_mut() {
-            Some(base) => merge_patch(base, &layer.doc),
-            None => doc = Some(layer.doc.clone()),
-        }
-    }
-    doc
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde_json::json;
 struct Items(HashMap<String, Vec<Layer>>);
 
 impl LayerSource for Items {
+    type Doc = Value;
     type Error = String;
     fn layers(&mut self, name: &str) -> std::result::Result<Vec<Layer>, String> {
         Ok(self.0.get(name).cloned().unwrap_or_default())
@@ -50,6 +51,29 @@ fn resolver(items: Vec<(&str, Vec<Layer>)>) -> Resolver<Items> {
     Resolver::new(Items(
         items.into_iter().map(|(n, l)| (n.to_owned(), l)).collect(),
     ))
+}
+
+fn read(_item: &str, doc: &Value) -> std::result::Result<Value, String> {
+    Ok(doc.clone())
+}
+
+type Result<T> = std::result::Result<T, ResolveError<String>>;
+
+/// The operations the extension builds from plan + fold.
+impl Resolver<Items> {
+    fn effective(&mut self, name: &str) -> Result<Option<Value>> {
+        let plan = self.plan(name)?;
+        fold(&plan, read).map_err(ResolveError::Source)
+    }
+
+    fn below(&mut self, name: &str, rank: Rank, extends: Option<&str>) -> Result<Option<Value>> {
+        let plan = self.plan_below(name, rank, extends)?;
+        fold(&plan, read).map_err(ResolveError::Source)
+    }
+
+    fn applied(&mut self, name: &str) -> Result<Vec<Applied>> {
+        self.explain(name, read)
+    }
 }
 
 #[test]
@@ -158,7 +182,7 @@ fn replace_discards_lower_layers_and_parent() {
         r.effective("v").unwrap(),
         Some(json!({"b": 3, "n": null, "c": 4}))
     );
-    let applied = r.explain("v").unwrap();
+    let applied = r.applied("v").unwrap();
     assert_eq!(
         applied.iter().map(|a| a.meta.rank).collect::<Vec<_>>(),
         vec![2, 3]
@@ -185,7 +209,7 @@ fn extends_starts_from_parent_effective() {
         Some(json!({"columns": ["a", "c"], "sort": "b"}))
     );
     let items: Vec<_> = r
-        .explain("child")
+        .applied("child")
         .unwrap()
         .into_iter()
         .map(|a| a.item)
@@ -226,7 +250,7 @@ fn cycles_missing_parents_and_long_chains_are_errors() {
         }
     );
     assert!(matches!(
-        r.explain("b").unwrap_err(),
+        r.applied("b").unwrap_err(),
         ResolveError::Cycle { .. }
     ));
     assert_eq!(
@@ -262,7 +286,7 @@ fn below_and_staleness() {
     let mut r = resolver(vec![("x", vec![system.clone(), overlay.clone()])]);
     assert_eq!(r.below("x", 2, None).unwrap(), Some(below_platform));
     assert_eq!(r.below("x", 0, None).unwrap(), None);
-    let stale: Vec<bool> = r.explain("x").unwrap().iter().map(|a| a.stale).collect();
+    let stale: Vec<bool> = r.applied("x").unwrap().iter().map(|a| a.stale).collect();
     assert_eq!(stale, vec![false, false]);
 
     // The package ships a new base: the overlay is now stale but still applies.
@@ -270,7 +294,7 @@ fn below_and_staleness() {
         "x",
         vec![sys(json!({"label": "A", "size": 2})), overlay],
     )]);
-    let stale: Vec<bool> = r.explain("x").unwrap().iter().map(|a| a.stale).collect();
+    let stale: Vec<bool> = r.applied("x").unwrap().iter().map(|a| a.stale).collect();
     assert_eq!(stale, vec![false, true]);
     assert_eq!(
         r.effective("x").unwrap(),

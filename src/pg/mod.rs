@@ -5,5 +5,6 @@
 mod context;
 mod documents;
 mod errors;
+mod jsonb;
 mod resolution;
 mod source;

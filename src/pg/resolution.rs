@@ -1,14 +1,28 @@
 //! Effective resolution functions (DESIGN §3), wrapped by `metadata.effective`,
 //! `metadata.effective_all` and `metadata.explain` in `sql/api.sql`.
+//!
+//! Each call plans the layers that apply (one SPI read per item of the `extends` chain),
+//! then: a one-layer plan returns the stored jsonb as it is; a longer plan is looked up in
+//! a per-backend memo keyed by the plan's checksums, and folded (RFC 7396) on a miss.
 
 use crate::core::canonical::checksum;
 use crate::core::layers::{rank_of, Scope};
-use crate::core::resolve::Resolver;
-use crate::pg::context::{current_tenant, current_user};
+use crate::core::memo::Memo;
+use crate::core::resolve::{fold, Planned, ResolveError, Resolver};
+use crate::pg::context::{current_tenant, current_user, setting};
 use crate::pg::errors::{raise, raise_resolve};
-use crate::pg::source::{Audience, SpiSource};
+use crate::pg::jsonb::JsonbBytes;
+use crate::pg::source::{read_document, Audience, SourceError, SpiSource};
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode};
+use pgrx::PgSqlErrorCode;
+use std::cell::RefCell;
+
+/// Bytes of effective documents a backend keeps (16 MiB).
+const MEMO_BUDGET: usize = 16 * 1024 * 1024;
+
+thread_local! {
+    static MEMO: RefCell<Memo<JsonbBytes>> = RefCell::new(Memo::new(MEMO_BUDGET));
+}
 
 fn required<'a>(value: Option<&'a str>, what: &str) -> &'a str {
     value.unwrap_or_else(|| {
@@ -28,18 +42,48 @@ fn caller(preview: Option<bool>) -> Audience {
     }
 }
 
-fn resolve_one(type_name: &str, name: &str, audience: Audience) -> Option<JsonB> {
-    let mut resolver = Resolver::new(SpiSource::new(type_name, audience));
-    match resolver.effective(name) {
-        Ok(doc) => doc.map(JsonB),
-        Err(e) => raise_resolve(type_name, e),
+/// The effective jsonb of a plan: the stored value for one layer, else the memo or a fold.
+/// `SET metadata.effective_cache = off` bypasses the memo (to measure or rule it out).
+fn effective_of(plan: Vec<Planned<JsonbBytes>>) -> Result<Option<JsonbBytes>, SourceError> {
+    if plan.len() <= 1 {
+        return Ok(plan.into_iter().next().map(|step| step.layer.doc));
     }
+    let use_memo = setting(c"metadata.effective_cache").is_none_or(|v| v != "off");
+    let key: Vec<String> = plan
+        .iter()
+        .map(|step| step.layer.meta.checksum.clone())
+        .collect();
+    if use_memo {
+        if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key)) {
+            return Ok(Some(hit));
+        }
+    }
+    let Some(value) = fold(&plan, read_document)? else {
+        return Ok(None);
+    };
+    let bytes = JsonbBytes::from_value(&value);
+    if use_memo {
+        MEMO.with(|memo| memo.borrow_mut().insert(key, bytes.clone(), bytes.size()));
+    }
+    Ok(Some(bytes))
+}
+
+fn resolve_one(type_name: &str, name: &str, audience: Audience) -> Option<JsonbBytes> {
+    let mut resolver = Resolver::new(SpiSource::new(type_name, audience));
+    let plan = resolver
+        .plan(name)
+        .unwrap_or_else(|e| raise_resolve(type_name, e));
+    effective_of(plan).unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)))
 }
 
 /// Effective document of (`type`, `name`) for the caller's tenant and user; NULL when the
 /// item has no visible layer. Errors: 22004 (NULL type or name), 42P19, 23503, 54001.
 #[pg_extern(stable, parallel_restricted, name = "_effective")]
-fn effective(type_name: Option<&str>, name: Option<&str>, preview: Option<bool>) -> Option<JsonB> {
+fn effective(
+    type_name: Option<&str>,
+    name: Option<&str>,
+    preview: Option<bool>,
+) -> Option<JsonbBytes> {
     let type_name = required(type_name, "type");
     let name = required(name, "name");
     resolve_one(type_name, name, caller(preview))
@@ -54,7 +98,7 @@ fn effective_for(
     tenant: Option<&str>,
     user: Option<&str>,
     preview: Option<bool>,
-) -> Option<JsonB> {
+) -> Option<JsonbBytes> {
     let type_name = required(type_name, "type");
     let name = required(name, "name");
     let audience = Audience {
@@ -67,7 +111,7 @@ fn effective_for(
 
 /// Checksum of the document below a layer at (`scope`, `tenant`, `owner`) whose own
 /// `extends` is `extends`, as its author sees it; NULL when nothing is below. Used by
-/// `save` for `base_checksum`. Errors: 22023 (unknown scope).
+/// `save` for `base_checksum`. Errors: 22004, 22023 (unknown scope).
 #[pg_extern(stable, parallel_restricted, name = "_below_checksum")]
 fn below_checksum(
     type_name: Option<&str>,
@@ -93,10 +137,12 @@ fn below_checksum(
         preview: false,
     };
     let mut resolver = Resolver::new(SpiSource::new(type_name, audience));
-    match resolver.below(name, rank_of(scope, tenant.is_some()), extends) {
-        Ok(doc) => doc.as_ref().map(checksum),
-        Err(e) => raise_resolve(type_name, e),
-    }
+    let plan = resolver
+        .plan_below(name, rank_of(scope, tenant.is_some()), extends)
+        .unwrap_or_else(|e| raise_resolve(type_name, e));
+    let below = fold(&plan, read_document)
+        .unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)));
+    below.as_ref().map(checksum)
 }
 
 /// `(name, doc)` of every item of `type` visible to the caller, in name order, resolved
@@ -105,23 +151,22 @@ fn below_checksum(
 fn effective_all(
     type_name: Option<&str>,
     preview: Option<bool>,
-) -> TableIterator<'static, (name!(name, String), name!(doc, JsonB))> {
+) -> TableIterator<'static, (name!(name, String), name!(doc, JsonbBytes))> {
     let type_name = required(type_name, "type").to_owned();
     let mut source = SpiSource::new(&type_name, caller(preview));
-    let names = source.prefetch_all().unwrap_or_else(|e| {
-        raise(
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("{type_name}: {e}"),
-            None,
-        )
-    });
+    let names = source
+        .prefetch_all()
+        .unwrap_or_else(|e| raise_resolve(&type_name, ResolveError::Source(e)));
     let mut resolver = Resolver::new(source);
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        match resolver.effective(&name) {
-            Ok(Some(doc)) => out.push((name, JsonB(doc))),
+        let plan = resolver
+            .plan(&name)
+            .unwrap_or_else(|e| raise_resolve(&type_name, e));
+        match effective_of(plan) {
+            Ok(Some(doc)) => out.push((name, doc)),
             Ok(None) => {}
-            Err(e) => raise_resolve(&type_name, e),
+            Err(e) => raise_resolve(&type_name, ResolveError::Source(e)),
         }
     }
     TableIterator::new(out)
@@ -155,7 +200,7 @@ fn explain(
     let name = required(name, "name");
     let mut resolver = Resolver::new(SpiSource::new(type_name, caller(preview)));
     let applied = resolver
-        .explain(name)
+        .explain(name, read_document)
         .unwrap_or_else(|e| raise_resolve(type_name, e));
     TableIterator::new(applied.into_iter().enumerate().map(|(i, a)| {
         (

@@ -2,12 +2,13 @@
 //! (tenant, user, preview) from `metadata.sys_metadata` through SPI, with plans prepared
 //! once per backend.
 
-use crate::core::document::{parse_document, DocumentError};
 use crate::core::layers::{rank_of, Layer, LayerMeta, Scope, Strategy};
 use crate::core::resolve::LayerSource;
+use crate::pg::jsonb::JsonbBytes;
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use pgrx::PgOid;
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -40,11 +41,13 @@ pub struct Audience {
 }
 
 const COLUMNS: &str = "name, scope, tenant_id, owner, strategy, extends, state, version, \
-                       checksum, base_checksum, metadata::text";
+                       checksum, base_checksum, metadata";
 
-/// Builds the query for the rows of one audience: global rows (the global space's user rows
-/// only when no tenant is set) and the tenant's platform and user rows. `$1` type,
-/// `$2` tenant, `$3` user, `$4` name when `one_item`. Only constant text is assembled here.
+/// Builds the query for the rows of one audience: the global system and platform rows, the
+/// global space's user rows of the user (only when no tenant is set), and the tenant's
+/// platform and user rows. `$1` type, `$2` tenant, `$3` user, `$4` name when `one_item`.
+/// Each branch matches a whole index key (tenant, type, name, scope, owner), so other
+/// tenants' and other users' rows are never read. Only constant text is assembled here.
 fn layer_query(one_item: bool, preview: bool) -> String {
     let states = if preview {
         "'active', 'deprecated', 'draft'"
@@ -52,14 +55,14 @@ fn layer_query(one_item: bool, preview: bool) -> String {
         "'active', 'deprecated'"
     };
     let item = if one_item { " AND name = $4" } else { "" };
+    let from = format!(
+        "SELECT {COLUMNS} FROM metadata.sys_metadata WHERE state IN ({states}) AND type = $1{item}"
+    );
     format!(
-        "SELECT {COLUMNS} FROM metadata.sys_metadata \
-         WHERE tenant_id IS NULL AND type = $1{item} AND state IN ({states}) \
-           AND (scope <> 'user' OR ($2::text IS NULL AND owner = $3)) \
-         UNION ALL \
-         SELECT {COLUMNS} FROM metadata.sys_metadata \
-         WHERE tenant_id = $2 AND type = $1{item} AND state IN ({states}) \
-           AND (scope = 'platform' OR (scope = 'user' AND owner = $3))"
+        "{from} AND tenant_id IS NULL AND scope IN ('system', 'platform') \
+         UNION ALL {from} AND $2::text IS NULL AND tenant_id IS NULL AND scope = 'user' AND owner = $3 \
+         UNION ALL {from} AND tenant_id = $2 AND scope = 'platform' \
+         UNION ALL {from} AND tenant_id = $2 AND scope = 'user' AND owner = $3"
     )
 }
 
@@ -69,8 +72,8 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
-/// Raw rows of one audience, grouped into layers per item name.
-type Rows = HashMap<String, Vec<(bool, Layer)>>;
+/// Raw rows of one audience, grouped into layers per item name (the flag: a draft row).
+type Rows = HashMap<String, Vec<(bool, Layer<JsonbBytes>)>>;
 
 fn fetch(
     client: &SpiClient<'_>,
@@ -99,13 +102,12 @@ fn fetch(
         if let Some(name) = name {
             args.push(name.into());
         }
-        let table = client
+        let mut table = client
             .select(plan, None, &args)
             .expect("running the layer query");
         let mut rows: Rows = HashMap::new();
-        for row in table {
-            let item: String = row.get(1).ok().flatten().unwrap_or_default();
-            let (is_draft, layer) = to_layer(&item, &row)?;
+        while table.next().is_some() {
+            let (item, is_draft, layer) = to_layer(&table)?;
             rows.entry(item).or_default().push((is_draft, layer));
         }
         Ok(rows)
@@ -113,14 +115,14 @@ fn fetch(
 }
 
 fn to_layer(
-    item: &str,
-    row: &pgrx::spi::SpiHeapTupleData<'_>,
-) -> Result<(bool, Layer), SourceError> {
+    row: &pgrx::spi::SpiTupleTable<'_>,
+) -> Result<(String, bool, Layer<JsonbBytes>), SourceError> {
+    let text = |i: usize| -> Option<String> { row.get::<String>(i).ok().flatten() };
+    let item = text(1).unwrap_or_default();
     let bad = |problem: String| SourceError {
-        item: item.to_owned(),
+        item: item.clone(),
         problem,
     };
-    let text = |i: usize| -> Option<String> { row.get::<String>(i).ok().flatten() };
     let scope_text = text(2).unwrap_or_default();
     let scope = Scope::parse(&scope_text).ok_or_else(|| bad(format!("scope {scope_text:?}")))?;
     let strategy_text = text(5).unwrap_or_default();
@@ -128,8 +130,13 @@ fn to_layer(
         .ok_or_else(|| bad(format!("strategy {strategy_text:?}")))?;
     let tenant_id = text(3);
     let state = text(7).unwrap_or_default();
-    let doc = parse_document(&text(11).unwrap_or_default())
-        .map_err(|e: DocumentError| bad(e.to_string()))?;
+    let datum = row
+        .get_datum_by_ordinal(11)
+        .ok()
+        .flatten()
+        .ok_or_else(|| bad("no document".to_owned()))?;
+    // SAFETY: column 11 is the jsonb column `metadata`, not null.
+    let doc = unsafe { JsonbBytes::copy_from(datum) };
     let meta = LayerMeta {
         rank: rank_of(scope, tenant_id.is_some()),
         scope,
@@ -142,13 +149,13 @@ fn to_layer(
         base_checksum: text(10),
         state: state.clone(),
     };
-    Ok((state == "draft", Layer { meta, doc }))
+    Ok((item, state == "draft", Layer { meta, doc }))
 }
 
 /// Keeps one layer per rank (the draft where there is one, for a preview), sorted by rank.
-fn pick(mut rows: Vec<(bool, Layer)>) -> Vec<Layer> {
+fn pick(mut rows: Vec<(bool, Layer<JsonbBytes>)>) -> Vec<Layer<JsonbBytes>> {
     rows.sort_by_key(|(is_draft, layer)| (layer.meta.rank, !*is_draft));
-    let mut layers: Vec<Layer> = Vec::with_capacity(rows.len());
+    let mut layers: Vec<Layer<JsonbBytes>> = Vec::with_capacity(rows.len());
     for (_, layer) in rows {
         if layers.last().map(|l| l.meta.rank) != Some(layer.meta.rank) {
             layers.push(layer);
@@ -157,7 +164,15 @@ fn pick(mut rows: Vec<(bool, Layer)>) -> Vec<Layer> {
     layers
 }
 
-/// Layers of items of one type for one audience.
+/// Reads a held document for the resolver, naming the item when it cannot be read.
+pub fn read_document(item: &str, doc: &JsonbBytes) -> Result<Value, SourceError> {
+    doc.to_document().map_err(|e| SourceError {
+        item: item.to_owned(),
+        problem: e.to_string(),
+    })
+}
+
+/// Layers of items of one type for one audience, documents held as jsonb bytes.
 pub struct SpiSource {
     type_name: String,
     audience: Audience,
@@ -186,9 +201,10 @@ impl SpiSource {
 }
 
 impl LayerSource for SpiSource {
+    type Doc = JsonbBytes;
     type Error = SourceError;
 
-    fn layers(&mut self, name: &str) -> Result<Vec<Layer>, SourceError> {
+    fn layers(&mut self, name: &str) -> Result<Vec<Layer<JsonbBytes>>, SourceError> {
         let rows = match &mut self.prefetched {
             Some(all) => all.remove(name).unwrap_or_default(),
             None => {
