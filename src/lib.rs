@@ -7,8 +7,30 @@ pub mod core;
 ::pgrx::pg_module_magic!(name, version);
 pub mod pg;
 
+// The extension script, in order: tables first, then the Rust functions (`metadata._*`),
+// then the SQL API that wraps them (SQL-body functions need their callees to exist).
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-pgrx::extension_sql_file!("../sql/api.sql", name = "api", finalize);
+pgrx::extension_sql_file!(
+    "../sql/documents.sql",
+    name = "documents",
+    requires = [
+        pg::documents::checksum_of,
+        pg::documents::canonical,
+        pg::documents::merge_patch_of
+    ]
+);
+pgrx::extension_sql_file!(
+    "../sql/effective.sql",
+    name = "effective",
+    requires = [
+        pg::resolution::effective,
+        pg::resolution::effective_all,
+        pg::resolution::explain
+    ]
+);
+pgrx::extension_sql_file!("../sql/checks.sql", name = "checks", requires = ["schema"]);
+pgrx::extension_sql_file!("../sql/items.sql", name = "items", requires = ["checks"]);
+pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

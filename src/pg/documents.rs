@@ -12,26 +12,26 @@ use pgrx::JsonB;
 /// `sha256:<hex>` of the canonical JSON of any JSON value (text of a jsonb).
 /// Errors: 54000 (over 4 MiB), 54001 (nested over 100 levels).
 #[pg_extern(immutable, parallel_safe, strict, name = "_checksum")]
-fn checksum_of(doc: &str) -> String {
+pub(crate) fn checksum_of(doc: &str) -> String {
     checksum(&parse_value(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
 /// Checksum of a metadata document, which must be a JSON object (used by the write
 /// trigger). Errors: 22023 (not an object), 54000, 54001.
 #[pg_extern(immutable, parallel_safe, strict, name = "_document_checksum")]
-fn document_checksum(doc: &str) -> String {
+pub(crate) fn document_checksum(doc: &str) -> String {
     checksum(&parse_document(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
 /// Canonical JSON text (keys sorted, no whitespace) of any JSON value.
 #[pg_extern(immutable, parallel_safe, strict, name = "_canonical")]
-fn canonical(doc: &str) -> String {
+pub(crate) fn canonical(doc: &str) -> String {
     canonical_json(&parse_value(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
 /// RFC 7396 JSON Merge Patch of `patch` onto `target` (both texts of jsonb).
 #[pg_extern(immutable, parallel_safe, strict, name = "_merge_patch")]
-fn merge_patch_of(target: &str, patch: &str) -> JsonB {
+pub(crate) fn merge_patch_of(target: &str, patch: &str) -> JsonB {
     let mut target = parse_value(target).unwrap_or_else(|e| raise_document(e));
     let patch = parse_value(patch).unwrap_or_else(|e| raise_document(e));
     merge_patch(&mut target, &patch);

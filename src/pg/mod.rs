@@ -3,8 +3,8 @@
 //! [`LayerSource`](crate::core::resolve::LayerSource), and error reporting.
 
 mod context;
-mod documents;
+pub(crate) mod documents;
 mod errors;
 mod jsonb;
-mod resolution;
+pub(crate) mod resolution;
 mod source;

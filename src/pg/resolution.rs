@@ -79,7 +79,7 @@ fn resolve_one(type_name: &str, name: &str, audience: Audience) -> Option<JsonbB
 /// Effective document of (`type`, `name`) for the caller's tenant and user; NULL when the
 /// item has no visible layer. Errors: 22004 (NULL type or name), 42P19, 23503, 54001.
 #[pg_extern(stable, parallel_restricted, name = "_effective")]
-fn effective(
+pub(crate) fn effective(
     type_name: Option<&str>,
     name: Option<&str>,
     preview: Option<bool>,
@@ -92,7 +92,7 @@ fn effective(
 /// Effective document for an explicit audience (`tenant`, `user`): what `save` checks for
 /// the audience of the row it writes.
 #[pg_extern(stable, parallel_restricted, name = "_effective_for")]
-fn effective_for(
+pub(crate) fn effective_for(
     type_name: Option<&str>,
     name: Option<&str>,
     tenant: Option<&str>,
@@ -113,7 +113,7 @@ fn effective_for(
 /// `extends` is `extends`, as its author sees it; NULL when nothing is below. Used by
 /// `save` for `base_checksum`. Errors: 22004, 22023 (unknown scope).
 #[pg_extern(stable, parallel_restricted, name = "_below_checksum")]
-fn below_checksum(
+pub(crate) fn below_checksum(
     type_name: Option<&str>,
     name: Option<&str>,
     scope: Option<&str>,
@@ -148,7 +148,7 @@ fn below_checksum(
 /// `(name, doc)` of every item of `type` visible to the caller, in name order, resolved
 /// from one read of the table. Errors: as `_effective`.
 #[pg_extern(stable, parallel_restricted, name = "_effective_all")]
-fn effective_all(
+pub(crate) fn effective_all(
     type_name: Option<&str>,
     preview: Option<bool>,
 ) -> TableIterator<'static, (name!(name, String), name!(doc, JsonbBytes))> {
@@ -175,7 +175,7 @@ fn effective_all(
 /// One row per layer applied to build the effective document, bottom first (ancestors'
 /// layers before the item's), with staleness. Errors: as `_effective`.
 #[pg_extern(stable, parallel_restricted, name = "_explain")]
-fn explain(
+pub(crate) fn explain(
     type_name: Option<&str>,
     name: Option<&str>,
     preview: Option<bool>,

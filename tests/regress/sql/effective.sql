@@ -2,9 +2,6 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS metadata CASCADE;
 CREATE EXTENSION metadata;
-CREATE FUNCTION pg_temp.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN EXECUTE sql; RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 
 -- The four layers: system global, platform global, platform of the tenant, user of the tenant.
 SELECT version FROM metadata.save('object', 'account',
@@ -58,14 +55,14 @@ SELECT count(*) AS items, array_agg(name ORDER BY name) AS names FROM metadata.e
 -- Cycles and missing parents are refused at save and nothing is written.
 SELECT version FROM metadata.save('view', 'v1', '{}', scope => 'system');
 SELECT version FROM metadata.save('view', 'v2', '{}', scope => 'system', extends => 'v1');
-SELECT pg_temp.fails($$SELECT metadata.save('view', 'v1', '{}', scope => 'system', extends => 'v2')$$);
-SELECT pg_temp.fails($$SELECT metadata.save('view', 'v1', '{}', scope => 'system', extends => 'v1')$$);
-SELECT pg_temp.fails($$SELECT metadata.save('view', 'v3', '{}', extends => 'nowhere')$$);
+SELECT regress.fails($$SELECT metadata.save('view', 'v1', '{}', scope => 'system', extends => 'v2')$$);
+SELECT regress.fails($$SELECT metadata.save('view', 'v1', '{}', scope => 'system', extends => 'v1')$$);
+SELECT regress.fails($$SELECT metadata.save('view', 'v3', '{}', extends => 'nowhere')$$);
 SELECT name, version, extends FROM metadata.sys_metadata WHERE name IN ('v1', 'v2', 'v3') ORDER BY name;
 -- A cycle written behind save's back (plain SQL) is an error at read time, not a hang.
 UPDATE metadata.sys_metadata SET extends = 'v2' WHERE name = 'v1';
-SELECT pg_temp.fails($$SELECT metadata.effective('view', 'v2')$$);
-SELECT pg_temp.fails($$SELECT * FROM metadata.explain('view', 'v1')$$);
+SELECT regress.fails($$SELECT metadata.effective('view', 'v2')$$);
+SELECT regress.fails($$SELECT * FROM metadata.explain('view', 'v1')$$);
 UPDATE metadata.sys_metadata SET extends = NULL WHERE name = 'v1';
 
 -- Drafts are ignored unless a preview is asked for.

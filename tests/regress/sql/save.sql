@@ -2,9 +2,6 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS metadata CASCADE;
 CREATE EXTENSION metadata;
-CREATE FUNCTION pg_temp.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN EXECUTE sql; RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 
 -- A system base layer: global, version 1, checksum of the canonical JSON, nothing below.
 SELECT tenant_id, scope, owner, strategy, state, version, checksum = metadata.checksum(metadata) AS checksum_ok,
@@ -27,20 +24,20 @@ SELECT version, metadata FROM metadata.get('object', 'account');
 SELECT version, metadata ->> 'label' AS label FROM metadata.get('object', 'account', 'system');
 
 -- expected_version: a mismatch is 40001 serialization_failure; 0 means "must not exist".
-SELECT pg_temp.fails($$SELECT metadata.save('object', 'account', '{"label": "X"}', expected_version => 1)$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'account', '{"label": "X"}', expected_version => 1)$$);
 SELECT version FROM metadata.save('object', 'account', '{"label": "Client 2"}', expected_version => 2);
-SELECT pg_temp.fails($$SELECT metadata.save('object', 'account', '{"label": "X"}', expected_version => 0)$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'account', '{"label": "X"}', expected_version => 0)$$);
 SELECT version FROM metadata.save('object', 'contact', '{"label": "Contact"}', expected_version => 0);
 
 -- on_conflict: error, skip, update (keeps attributes not given), replace (resets them).
-SELECT pg_temp.fails($$SELECT metadata.save('object', 'account', '{"label": "X"}', on_conflict => 'error')$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'account', '{"label": "X"}', on_conflict => 'error')$$);
 SELECT version, metadata ->> 'label' AS label FROM metadata.save('object', 'account', '{"label": "X"}', on_conflict => 'skip');
 SELECT version, strategy, tags FROM metadata.save('object', 'account', '{"label": "T"}', strategy => 'replace', tags => '{vip}');
 SELECT version, strategy, tags FROM metadata.save('object', 'account', '{"label": "U"}');
 SELECT version, strategy, tags FROM metadata.save('object', 'account', '{"label": "R"}', on_conflict => 'replace');
 
 -- User layers belong to their owner (default: metadata.user_id).
-SELECT pg_temp.fails($$SELECT metadata.save('object', 'account', '{"a": 1}', scope => 'user')$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'account', '{"a": 1}', scope => 'user')$$);
 SET metadata.user_id = 'u42';
 SELECT tenant_id, scope, owner FROM metadata.save('object', 'account', '{"fields": {"name": {"width": 120}}}', scope => 'user');
 SELECT tenant_id, scope, owner FROM metadata.save('object', 'account', '{"fields": {"name": {"width": 80}}}', scope => 'user', owner => 'u7');
@@ -53,7 +50,7 @@ SELECT state, version FROM metadata.sys_metadata WHERE name = 'contact';
 SELECT metadata.exists('object', 'contact') AS exists_after, metadata.effective('object', 'contact') AS effective_after;
 SELECT state, version, metadata FROM metadata.save('object', 'contact', '{"label": "Person"}');
 SELECT count(*) AS contact_rows FROM metadata.sys_metadata WHERE name = 'contact';
-SELECT pg_temp.fails($$SELECT metadata.delete('object', 'contact', expected_version => 1)$$);
+SELECT regress.fails($$SELECT metadata.delete('object', 'contact', expected_version => 1)$$);
 
 -- Drafts: a pending change beside the live row; preview shows it; publish promotes it.
 SELECT state, version FROM metadata.save('object', 'contact', '{"label": "Contact (draft)"}', state => 'draft');
@@ -61,11 +58,11 @@ SELECT metadata.effective('object', 'contact') ->> 'label' AS live,
        metadata.effective('object', 'contact', preview => true) ->> 'label' AS preview;
 SELECT state, version, metadata ->> 'label' AS label FROM metadata.publish('object', 'contact');
 SELECT state, count(*) FROM metadata.sys_metadata WHERE name = 'contact' GROUP BY state;
-SELECT pg_temp.fails($$SELECT metadata.publish('object', 'contact')$$);
+SELECT regress.fails($$SELECT metadata.publish('object', 'contact')$$);
 -- A draft does not silently drop a change made to the live layer after it was saved.
 SELECT state FROM metadata.save('object', 'contact', '{"label": "Contact v5"}', state => 'draft');
 SELECT version FROM metadata.save('object', 'contact', '{"label": "Contact (draft)", "icon": "user"}');
-SELECT pg_temp.fails($$SELECT metadata.publish('object', 'contact')$$);
+SELECT regress.fails($$SELECT metadata.publish('object', 'contact')$$);
 SELECT state FROM metadata.save('object', 'contact', '{"label": "Contact v5", "icon": "user"}', state => 'draft');
 SELECT version, metadata FROM metadata.publish('object', 'contact');
 SELECT state FROM metadata.save('object', 'contact', '{"label": "Contact v6"}', state => 'draft');
@@ -85,7 +82,7 @@ SELECT jsonb_pretty(metadata.bulk_save('[
   {"type": "gadget", "name": "g", "metadata": {}}
 ]', continue_on_error => true));
 SELECT name, tags FROM metadata.sys_metadata WHERE name IN ('lead', 'lead_list', 'case', 'g') ORDER BY name;
-SELECT pg_temp.fails($$SELECT metadata.bulk_save('[{"type": "object", "name": "opportunity", "metadata": {}}, {"type": "object", "name": "x", "metadata": []}]')$$);
+SELECT regress.fails($$SELECT metadata.bulk_save('[{"type": "object", "name": "opportunity", "metadata": {}}, {"type": "object", "name": "x", "metadata": []}]')$$);
 SELECT count(*) AS opportunity_rows FROM metadata.sys_metadata WHERE name = 'opportunity';
 SELECT metadata.bulk_save('[{"type": "object", "name": "opportunity", "metadata": {}}]');
 SELECT metadata.bulk_save('[]');

@@ -2,9 +2,6 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS metadata CASCADE;
 CREATE EXTENSION metadata;
-CREATE FUNCTION pg_temp.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN EXECUTE sql; RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
 
 SET metadata.user_id = 'alice';
 INSERT INTO metadata.sys_metadata (type, name, scope, metadata)
@@ -25,11 +22,11 @@ UPDATE metadata.sys_metadata SET metadata = metadata WHERE name = 'lead';
 SELECT version FROM metadata.sys_metadata WHERE name = 'lead';
 
 -- Maintained columns cannot be written (428C9 generated_always); nothing changes.
-SELECT pg_temp.fails($$UPDATE metadata.sys_metadata SET version = 99 WHERE name = 'lead'$$);
-SELECT pg_temp.fails($$UPDATE metadata.sys_metadata SET checksum = 'sha256:forged' WHERE name = 'lead'$$);
-SELECT pg_temp.fails($$UPDATE metadata.sys_metadata SET created_by = 'mallory' WHERE name = 'lead'$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, checksum) VALUES ('object', 'x', '{}', 'sha256:0')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, version) VALUES ('object', 'x', '{}', 0)$$);
+SELECT regress.fails($$UPDATE metadata.sys_metadata SET version = 99 WHERE name = 'lead'$$);
+SELECT regress.fails($$UPDATE metadata.sys_metadata SET checksum = 'sha256:forged' WHERE name = 'lead'$$);
+SELECT regress.fails($$UPDATE metadata.sys_metadata SET created_by = 'mallory' WHERE name = 'lead'$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, checksum) VALUES ('object', 'x', '{}', 'sha256:0')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata, version) VALUES ('object', 'x', '{}', 0)$$);
 -- An INSERT may carry version, audit columns and the right checksum: what pg_restore does.
 INSERT INTO metadata.sys_metadata (type, name, metadata, version, checksum, created_by, created_at, updated_by, updated_at)
 VALUES ('object', 'restored', '{"b": 1, "a": 2}', 7, metadata.checksum('{"a": 2, "b": 1}'), 'carol', '2020-01-01', 'dave', '2021-01-01');
@@ -38,18 +35,18 @@ DELETE FROM metadata.sys_metadata WHERE name = 'restored';
 SELECT version, checksum = metadata.checksum(metadata) AS checksum_ok FROM metadata.sys_metadata WHERE name = 'lead';
 
 -- Constraints refuse impossible rows.
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'x', 'user', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, owner, metadata) VALUES ('object', 'x', 'platform', 'u1', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (tenant_id, type, name, scope, metadata) VALUES ('acme', 'object', 'x', 'system', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'x', 'tenant', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, state, metadata) VALUES ('object', 'x', 'deleted', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, strategy, metadata) VALUES ('object', 'x', 'patch', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('object', 'x', '[1, 2]')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('gadget', 'x', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('object', 'x y', '{}')$$);
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('', 'object', 'x', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'x', 'user', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, owner, metadata) VALUES ('object', 'x', 'platform', 'u1', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (tenant_id, type, name, scope, metadata) VALUES ('acme', 'object', 'x', 'system', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'x', 'tenant', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, state, metadata) VALUES ('object', 'x', 'deleted', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, strategy, metadata) VALUES ('object', 'x', 'patch', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('object', 'x', '[1, 2]')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('gadget', 'x', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('object', 'x y', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('', 'object', 'x', '{}')$$);
 -- One live row per layer key (NULLS NOT DISTINCT), but a draft may sit beside it.
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'lead', 'system', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'lead', 'system', '{}')$$);
 INSERT INTO metadata.sys_metadata (type, name, scope, state, metadata) VALUES ('object', 'lead', 'system', 'draft', '{}');
-SELECT pg_temp.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, state, metadata) VALUES ('object', 'lead', 'system', 'draft', '{}')$$);
+SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, state, metadata) VALUES ('object', 'lead', 'system', 'draft', '{}')$$);
 SELECT count(*) AS rows FROM metadata.sys_metadata;
