@@ -7,6 +7,7 @@
 //! - [`layers`]: scopes, strategies, states and the rank of a layer (DESIGN §2–§3).
 //! - [`resolve`]: effective resolution of layered items, `extends` chains, staleness (DESIGN §3).
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
+//! - [`schema`]: JSON Schema compilation and validation (`jsonschema` crate, offline).
 
 pub mod canonical;
 pub mod document;
@@ -14,3 +15,4 @@ pub mod layers;
 pub mod memo;
 pub mod pointer;
 pub mod resolve;
+pub mod schema;
