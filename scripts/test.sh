@@ -58,7 +58,7 @@ PG_REGRESS_DIR=/usr/lib/postgresql/15/lib/pgxs/src/test/regress
 
 sql_tests() {
   "$PG_REGRESS_DIR/pg_regress" --version >/dev/null
-  PG_BIN=$PG_BIN regress regress tests/regress setup documents triggers save effective bad_input
+  PG_BIN=$PG_BIN regress regress tests/regress setup documents triggers save effective bad_input types
 }
 
 dump_tests() {
@@ -70,7 +70,7 @@ concurrency_tests() {
 }
 
 corpus_tests() {
-  METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm
+  METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm schemas
 }
 
 run_suite "unit tests (cargo test)" unit_tests

@@ -133,9 +133,11 @@ BEGIN
         EXIT;
     END LOOP;
 
-    -- The audience of the layer must still get an effective document: this refuses
-    -- extends cycles and missing parents (and rolls the write back with them).
-    PERFORM metadata._effective_for(save.type, save.name, k.tenant_id, k.owner_id, is_draft);
+    -- The checks of the written layer for its audience (src/pg/checks.rs): resolution
+    -- (extends cycles, missing parents), overlay rules, locked paths, schema validation.
+    -- An error rolls the write back.
+    PERFORM metadata._check_write(save.type, save.name, save.scope, k.tenant_id, k.owner_id,
+                                  v_extends, is_draft);
     RETURN new_row;
 END
 $fn$;
@@ -287,7 +289,8 @@ BEGIN
         RETURNING * INTO new_row;
         DELETE FROM metadata.sys_metadata m WHERE m.id = draft.id;
     END IF;
-    PERFORM metadata._effective_for(publish.type, publish.name, k.tenant_id, k.owner_id, false);
+    PERFORM metadata._check_write(publish.type, publish.name, publish.scope, k.tenant_id,
+                                  k.owner_id, new_row.extends, false);
     RETURN new_row;
 END
 $fn$;

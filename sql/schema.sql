@@ -32,38 +32,74 @@ CREATE DOMAIN metadata.machine_name AS text
 COMMENT ON DOMAIN metadata.machine_name IS
   'Machine name: ^[A-Za-z_][A-Za-z0-9_.-]{0,127}$ (no quotes, spaces or SQL metacharacters).';
 
--- Metadata types (DESIGN §4 "Types"). Built-in rows are part of the extension; rows
--- registered by users are dumped by pg_dump.
+-- Metadata types (DESIGN §4 "Types"). The built-in registrations are inserted at the end
+-- of the extension script (sql/types.sql, from src/schemas/). pg_dump keeps the types users
+-- registered and the built-in ones they changed; on restore, a row for a name that exists
+-- updates it (trigger below).
 CREATE TABLE metadata.sys_metadata_type (
-    name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
-    domain      text NOT NULL
-                CHECK (domain IN ('data', 'ui', 'automation', 'system', 'security', 'ai')),
-    description text,
-    builtin     boolean NOT NULL DEFAULT false,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    name                 text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    domain               text NOT NULL
+                         CHECK (domain IN ('data', 'ui', 'automation', 'system', 'security', 'ai')),
+    description          text,
+    -- JSON Schema of the effective documents of the type; NULL: no schema check.
+    schema               jsonb CHECK (jsonb_typeof(schema) IN ('object', 'boolean')),
+    -- Checksum of schema, maintained by the trigger; validators are cached by it.
+    schema_checksum      text,
+    validation_mode      text NOT NULL DEFAULT 'strict'
+                         CHECK (validation_mode IN ('strict', 'lenient', 'off')),
+    -- JSON Pointers (RFC 6901) that overlays may not change.
+    locked_paths         text[] NOT NULL DEFAULT '{}',
+    -- [{"path": JSON Pointer with * for every member, "type": target type}]: names of
+    -- other items (used for dependencies; checked when check_references).
+    reference_paths      jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(reference_paths) = 'array'),
+    -- Whether writes of a strict type check that reference paths name existing items. Off
+    -- for the built-in types: real apps name platform-provided items (sys_user, the
+    -- "default" datasource) that are not stored here.
+    check_references     boolean NOT NULL DEFAULT true,
+    supports_overlay     boolean NOT NULL DEFAULT true,
+    allow_runtime_create boolean NOT NULL DEFAULT true,
+    supports_versioning  boolean NOT NULL DEFAULT true,
+    load_order           integer NOT NULL DEFAULT 100,
+    builtin              boolean NOT NULL DEFAULT false,
+    customised           boolean NOT NULL DEFAULT false,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE metadata.sys_metadata_type IS
-  'Registered metadata types: saving an item of an unregistered type is an error (42704).';
+  'Registered metadata types (metadata.register_type): saving an item of an unregistered type '
+  'is an error (42704).';
 
-INSERT INTO metadata.sys_metadata_type (name, domain, builtin)
-SELECT t.name, t.domain, true
-FROM (VALUES
-    ('object', 'data'), ('field', 'data'), ('object_extension', 'data'), ('hook', 'data'),
-    ('seed', 'data'), ('datasource', 'data'), ('mapping', 'data'), ('analytics_cube', 'data'),
-    ('validation', 'data'), ('trigger', 'data'),
-    ('view', 'ui'), ('page', 'ui'), ('app', 'ui'), ('dashboard', 'ui'), ('report', 'ui'),
-    ('dataset', 'ui'), ('action', 'ui'), ('theme', 'ui'),
-    ('flow', 'automation'), ('workflow', 'automation'), ('webhook', 'automation'),
-    ('state_machine', 'automation'), ('approval', 'automation'),
-    ('job', 'system'), ('translation', 'system'), ('email_template', 'system'),
-    ('book', 'system'), ('api', 'system'), ('connector', 'system'), ('router', 'system'),
-    ('function', 'system'), ('service', 'system'),
-    ('permission', 'security'), ('position', 'security'), ('capability', 'security'),
-    ('sharing_rule', 'security'), ('profile', 'security'), ('role', 'security'),
-    ('agent', 'ai'), ('rag_pipeline', 'ai'), ('tool', 'ai'), ('skill', 'ai')
-) AS t(name, domain);
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_type', 'WHERE NOT builtin OR customised');
 
-SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_type', 'WHERE NOT builtin');
+-- Keeps schema_checksum true; an INSERT of an existing name updates that row instead (what
+-- pg_restore does with a changed built-in type).
+CREATE FUNCTION metadata.sys_metadata_type_before_write() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    NEW.schema_checksum := CASE WHEN NEW.schema IS NULL THEN NULL
+                                ELSE metadata.checksum(NEW.schema) END;
+    NEW.updated_at := now();
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM metadata.sys_metadata_type t WHERE t.name = NEW.name) THEN
+        UPDATE metadata.sys_metadata_type t
+        SET domain = NEW.domain, description = NEW.description, schema = NEW.schema,
+            validation_mode = NEW.validation_mode, locked_paths = NEW.locked_paths,
+            reference_paths = NEW.reference_paths, check_references = NEW.check_references,
+            supports_overlay = NEW.supports_overlay,
+            allow_runtime_create = NEW.allow_runtime_create,
+            supports_versioning = NEW.supports_versioning, load_order = NEW.load_order,
+            customised = t.builtin OR NEW.customised
+        WHERE t.name = NEW.name;
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+
+CREATE TRIGGER sys_metadata_type_before_write
+    BEFORE INSERT OR UPDATE ON metadata.sys_metadata_type
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_type_before_write();
 
 -- The record (DESIGN §2): one row per (tenant, type, name, scope, owner) layer and state.
 CREATE TABLE metadata.sys_metadata (
@@ -175,3 +211,22 @@ $fn$;
 CREATE TRIGGER sys_metadata_before_write
     BEFORE INSERT OR UPDATE ON metadata.sys_metadata
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_before_write();
+
+-- References (DESIGN §4 "Validation"): checked at the end of the transaction, so that a
+-- bundle loads in any order; see metadata._check_references.
+CREATE FUNCTION metadata.sys_metadata_check_references() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NEW.state IN ('active', 'deprecated') THEN
+        PERFORM metadata._check_references(NEW.type, NEW.name, NEW.tenant_id, NEW.owner);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE CONSTRAINT TRIGGER sys_metadata_references
+    AFTER INSERT OR UPDATE ON metadata.sys_metadata
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_check_references();

@@ -30,7 +30,8 @@ pgrx::extension_sql_file!(
 );
 pgrx::extension_sql_file!("../sql/checks.sql", name = "checks", requires = ["schema"]);
 pgrx::extension_sql_file!("../sql/items.sql", name = "items", requires = ["checks"]);
-pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", finalize);
+pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", requires = ["items"]);
+pgrx::extension_sql_file!("../sql/types.sql", name = "types", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

@@ -1,6 +1,7 @@
 //! Pure logic of the extension: no Postgres types here, so everything is unit-tested with
 //! plain `cargo test` and can be benchmarked without a server.
 //!
+//! - [`builtin`]: the built-in type registrations and their schemas (`src/schemas/`).
 //! - [`document`]: parsing stored documents with size and depth limits.
 //! - [`canonical`]: canonical JSON text and `sha256:` checksums (DESIGN §2).
 //! - [`pointer`]: JSON Pointer (RFC 6901) building for error messages.
@@ -9,6 +10,7 @@
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
 //! - [`schema`]: JSON Schema compilation and validation (`jsonschema` crate, offline).
 
+pub mod builtin;
 pub mod canonical;
 pub mod document;
 pub mod layers;

@@ -30,7 +30,11 @@ pub fn tokens(pointer: &str) -> Option<Vec<String>> {
         return Some(Vec::new());
     }
     let rest = pointer.strip_prefix('/')?;
-    Some(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
+    Some(
+        rest.split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
 }
 
 /// Every value of `doc` that `pattern` selects, with its concrete pointer. `pattern` is a
@@ -38,7 +42,9 @@ pub fn tokens(pointer: &str) -> Option<Vec<String>> {
 /// an array (our extension of RFC 6901 for reference paths); other tokens select as RFC
 /// 6901 does. Missing members select nothing.
 pub fn select<'a>(doc: &'a Value, pattern: &str) -> Vec<(String, &'a Value)> {
-    let Some(tokens) = tokens(pattern) else { return Vec::new() };
+    let Some(tokens) = tokens(pattern) else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     walk(doc, &tokens, &mut Vec::new(), &mut found);
     found
@@ -56,10 +62,16 @@ fn walk<'a>(
     };
     let children: Vec<(String, &Value)> = match (value, token.as_str()) {
         (Value::Object(map), "*") => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
-        (Value::Array(items), "*") => {
-            items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect()
-        }
-        (Value::Object(map), key) => map.get(key).map(|v| (key.to_owned(), v)).into_iter().collect(),
+        (Value::Array(items), "*") => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        (Value::Object(map), key) => map
+            .get(key)
+            .map(|v| (key.to_owned(), v))
+            .into_iter()
+            .collect(),
         (Value::Array(items), index) => index
             .parse::<usize>()
             .ok()
@@ -91,7 +103,10 @@ mod tests {
     #[test]
     fn tokens_unescape_per_rfc6901() {
         assert_eq!(tokens(""), Some(vec![]));
-        assert_eq!(tokens("/a~1b/~0c/0"), Some(vec!["a/b".into(), "~c".into(), "0".into()]));
+        assert_eq!(
+            tokens("/a~1b/~0c/0"),
+            Some(vec!["a/b".into(), "~c".into(), "0".into()])
+        );
         assert_eq!(tokens("a/b"), None);
     }
 
@@ -103,9 +118,15 @@ mod tests {
             "fields": {"owner": {"reference": "user"}, "name": {"type": "text"}}
         });
         let names = |p: &str| -> Vec<(String, String)> {
-            select(&doc, p).into_iter().map(|(k, v)| (k, v.to_string())).collect()
+            select(&doc, p)
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect()
         };
-        assert_eq!(names("/object"), vec![("/object".into(), "\"account\"".into())]);
+        assert_eq!(
+            names("/object"),
+            vec![("/object".into(), "\"account\"".into())]
+        );
         assert_eq!(
             names("/navigation/*/object"),
             vec![

@@ -151,6 +151,18 @@ impl<S: LayerSource> Resolver<S> {
         self.plan_limited(name, rank, rank, extends, false, &mut chain)
     }
 
+    /// The plan of the document a layer of `name` at `rank` produces: [`Self::plan_below`]
+    /// and that layer itself (what its audience would see without the layers above).
+    pub fn plan_through(
+        &mut self,
+        name: &str,
+        rank: Rank,
+        extends: Option<&str>,
+    ) -> Resolved<Vec<Planned<S::Doc>>, S::Error> {
+        let mut chain = vec![name.to_owned()];
+        self.plan_limited(name, rank + 1, rank, extends, false, &mut chain)
+    }
+
     /// The layers of the plan of `name` with their staleness; `read(item, doc)` turns a
     /// held document into a [`Value`] (for the checksums of what is below each layer).
     pub fn explain(

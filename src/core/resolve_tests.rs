@@ -317,6 +317,12 @@ fn below_sees_parent_only_up_to_the_layer_rank() {
             ],
         ),
     ]);
+    // What the platform layer of "c" produces, before any user layer.
+    let through = r.plan_through("c", 2, None).unwrap();
+    assert_eq!(
+        fold(&through, read).unwrap(),
+        Some(json!({"a": 1, "b": 2, "c": 3}))
+    );
     // The platform author of "c" never saw the user's overlay of "base".
     assert_eq!(
         r.below("c", 2, None).unwrap(),

@@ -90,7 +90,10 @@ pub fn compile(schema: &Value, registered: HashMap<String, Value>) -> Result<Com
         return Err("a JSON Schema must be an object or a boolean".to_owned());
     }
     let used = Arc::new(Mutex::new(Vec::new()));
-    let retriever = RegisteredSchemas { by_uri: registered, used: Arc::clone(&used) };
+    let retriever = RegisteredSchemas {
+        by_uri: registered,
+        used: Arc::clone(&used),
+    };
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .with_pattern_options(PatternOptions::fancy_regex().backtrack_limit(BACKTRACK_LIMIT))
@@ -100,7 +103,10 @@ pub fn compile(schema: &Value, registered: HashMap<String, Value>) -> Result<Com
     let mut references = used.lock().map(|u| u.clone()).unwrap_or_default();
     references.sort();
     references.dedup();
-    Ok(Compiled { validator, references })
+    Ok(Compiled {
+        validator,
+        references,
+    })
 }
 
 /// Every reason `doc` fails `validator`, in the order the validator finds them.
@@ -146,14 +152,28 @@ mod tests {
         let errs = errors(&c.validator, &json!({"name": "Bad Name!", "fields": []}));
         let mut found: Vec<(String, String, String)> = errs
             .iter()
-            .map(|e| (e.instance_path.clone(), e.keyword.clone(), e.schema_path.clone()))
+            .map(|e| {
+                (
+                    e.instance_path.clone(),
+                    e.keyword.clone(),
+                    e.schema_path.clone(),
+                )
+            })
             .collect();
         found.sort();
         assert_eq!(
             found,
             vec![
-                ("/fields".into(), "type".into(), "/properties/fields/type".into()),
-                ("/name".into(), "pattern".into(), "/properties/name/pattern".into()),
+                (
+                    "/fields".into(),
+                    "type".into(),
+                    "/properties/fields/type".into()
+                ),
+                (
+                    "/name".into(),
+                    "pattern".into(),
+                    "/properties/name/pattern".into()
+                ),
             ]
         );
         let missing = errors(&c.validator, &json!({}));
@@ -165,13 +185,19 @@ mod tests {
     fn checks_formats() {
         let c = compiled(json!({"properties": {"mail": {"type": "string", "format": "email"}}}));
         assert!(errors(&c.validator, &json!({"mail": "a@example.com"})).is_empty());
-        assert_eq!(errors(&c.validator, &json!({"mail": "not an address"}))[0].keyword, "format");
+        assert_eq!(
+            errors(&c.validator, &json!({"mail": "not an address"}))[0].keyword,
+            "format"
+        );
     }
 
     #[test]
     fn resolves_registered_schemas_and_refuses_others() {
         let mut registered = HashMap::new();
-        registered.insert(type_uri("field"), json!({"type": "object", "required": ["type"]}));
+        registered.insert(
+            type_uri("field"),
+            json!({"type": "object", "required": ["type"]}),
+        );
         let schema = json!({
             "type": "object",
             "additionalProperties": {"$ref": "urn:metadata:schema:field"}
@@ -179,7 +205,10 @@ mod tests {
         let c = compile(&schema, registered).unwrap();
         assert_eq!(c.references, vec![type_uri("field")]);
         assert!(errors(&c.validator, &json!({"a": {"type": "text"}})).is_empty());
-        assert_eq!(errors(&c.validator, &json!({"a": {}}))[0].instance_path, "/a");
+        assert_eq!(
+            errors(&c.validator, &json!({"a": {}}))[0].instance_path,
+            "/a"
+        );
 
         let remote = json!({"$ref": "https://example.com/schema.json"});
         let err = compile(&remote, HashMap::new()).err().unwrap();
@@ -207,7 +236,10 @@ mod tests {
 
     #[test]
     fn long_messages_are_cut() {
-        assert_eq!(truncate(&"x".repeat(400)).chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert_eq!(
+            truncate(&"x".repeat(400)).chars().count(),
+            MAX_MESSAGE_CHARS + 1
+        );
         assert_eq!(truncate("short"), "short");
     }
 }

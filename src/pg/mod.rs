@@ -1,10 +1,13 @@
 //! The thin pgrx layer: SQL-callable functions (all named `metadata._*`; the public SQL
-//! surface wraps them in `sql/api.sql`), the caller's context, the database as a
+//! surface wraps them in `sql/*.sql`), the caller's context, the database as a
 //! [`LayerSource`](crate::core::resolve::LayerSource), and error reporting.
 
+pub(crate) mod checks;
 mod context;
 pub(crate) mod documents;
 mod errors;
 mod jsonb;
 pub(crate) mod resolution;
 mod source;
+mod types;
+pub(crate) mod validation;

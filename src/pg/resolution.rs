@@ -89,26 +89,6 @@ pub(crate) fn effective(
     resolve_one(type_name, name, caller(preview))
 }
 
-/// Effective document for an explicit audience (`tenant`, `user`): what `save` checks for
-/// the audience of the row it writes.
-#[pg_extern(stable, parallel_restricted, name = "_effective_for")]
-pub(crate) fn effective_for(
-    type_name: Option<&str>,
-    name: Option<&str>,
-    tenant: Option<&str>,
-    user: Option<&str>,
-    preview: Option<bool>,
-) -> Option<JsonbBytes> {
-    let type_name = required(type_name, "type");
-    let name = required(name, "name");
-    let audience = Audience {
-        tenant: tenant.map(str::to_owned),
-        user: user.map(str::to_owned),
-        preview: preview.unwrap_or(false),
-    };
-    resolve_one(type_name, name, audience)
-}
-
 /// Checksum of the document below a layer at (`scope`, `tenant`, `owner`) whose own
 /// `extends` is `extends`, as its author sees it; NULL when nothing is below. Used by
 /// `save` for `base_checksum`. Errors: 22004, 22023 (unknown scope).

@@ -16,7 +16,9 @@ drop_dbs
 "$PG_BIN/createdb" metadata_dump_src
 q metadata_dump_src >/dev/null <<'SQL'
 CREATE EXTENSION metadata;
-INSERT INTO metadata.sys_metadata_type (name, domain) VALUES ('widget', 'ui');
+SELECT metadata.register_type('widget', 'ui');
+-- A changed built-in type must survive too.
+SELECT metadata.register_type('object', validation_mode => 'off', locked_paths => '{/name}');
 SELECT metadata.save('object', 'account', '{"label": "Account", "fields": {"name": {"type": "text"}}}', scope => 'system');
 SELECT metadata.save('object', 'account', '{"label": "Account 2", "fields": {"name": {"type": "text"}}}', scope => 'system');
 SELECT metadata.save('widget', 'clock', '{"tz": "UTC"}', scope => 'system');
@@ -32,7 +34,9 @@ SQL
 snapshot() {
   q "$1" <<'SQL'
 SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM metadata.sys_metadata t;
-SELECT string_agg(name, ',' ORDER BY name) FROM metadata.sys_metadata_type WHERE NOT builtin;
+SELECT string_agg(format('%s:%s:%s', name, validation_mode, locked_paths), ',' ORDER BY name)
+FROM metadata.sys_metadata_type WHERE NOT builtin OR customised;
+SELECT count(*) FROM metadata.sys_metadata_type;
 SET metadata.tenant_id = 'acme';
 SET metadata.user_id = 'u42';
 SELECT metadata.effective('object', 'account');

@@ -12,10 +12,30 @@ SELECT i ->> 'type' AS type, i ->> 'name' AS name, i -> 'metadata' AS doc
 FROM jsonb_array_elements(:'bundle'::jsonb -> 'items') AS i;
 SELECT count(*) AS bundle_items FROM bundle;
 
--- Load every document as the package's system layer, all or nothing.
-SELECT metadata.bulk_save(jsonb_agg(jsonb_build_object('type', type, 'name', name, 'metadata', doc,
-         'scope', 'system', 'source', 'filesystem', 'managed_by', 'package', 'namespace', 'hotcrm')))
+-- HotCRM is protocol 1.1.0-era metadata, partly invalid (shared/corpus/README.md): the
+-- built-in schemas (strict) refuse the whole bundle, naming the first bad item, and
+-- nothing is written.
+CREATE TEMP TABLE items AS
+SELECT jsonb_agg(jsonb_build_object('type', type, 'name', name, 'metadata', doc, 'scope', 'system',
+         'source', 'filesystem', 'managed_by', 'package', 'namespace', 'hotcrm') ORDER BY type, name) AS items
 FROM bundle;
+DO $$
+BEGIN
+    PERFORM metadata.bulk_save((SELECT items FROM items));
+    RAISE EXCEPTION 'the strict load succeeded';
+EXCEPTION WHEN check_violation THEN
+    RAISE NOTICE 'strict load refused: %', split_part(SQLERRM, ':', 1);
+END $$;
+SELECT count(*) AS rows_written FROM metadata.sys_metadata;
+-- The types whose documents break their schema are switched to lenient (a WARNING per
+-- document instead of an ERROR; the warnings are hidden here), then everything loads.
+SELECT r.name, r.validation_mode
+FROM (SELECT DISTINCT type FROM bundle WHERE NOT metadata.is_valid(type, doc)) AS t,
+     metadata.register_type(t.type, validation_mode => 'lenient') AS r
+ORDER BY r.name;
+SET client_min_messages = error;
+SELECT metadata.bulk_save(items) FROM items;
+RESET client_min_messages;
 SELECT type, count(*) AS items FROM metadata.sys_metadata GROUP BY type ORDER BY type;
 
 -- With only the system layer, every effective document is the bundle's document, exactly,
@@ -33,9 +53,9 @@ JOIN bundle b ON (b.type, b.name) = (t.type, e.name)
 GROUP BY t.type ORDER BY t.type;
 
 -- Loading the same bundle again changes nothing: no version moves.
-SELECT metadata.bulk_save(jsonb_agg(jsonb_build_object('type', type, 'name', name, 'metadata', doc,
-         'scope', 'system', 'source', 'filesystem', 'managed_by', 'package', 'namespace', 'hotcrm')))
-FROM bundle;
+SET client_min_messages = error;
+SELECT metadata.bulk_save(items) FROM items;
+RESET client_min_messages;
 SELECT max(version) AS max_version FROM metadata.sys_metadata;
 
 -- Tenant acme customises account: relabels it, removes fax (RFC 7396 null), adds a field.

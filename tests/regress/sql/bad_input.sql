@@ -2,6 +2,9 @@
 \set SHOW_CONTEXT never
 DROP EXTENSION IF EXISTS metadata CASCADE;
 CREATE EXTENSION metadata;
+-- Layers, not schemas, are tested here: no validation for the types used.
+SELECT name, validation_mode FROM metadata.register_type('object', validation_mode => 'off')
+UNION ALL SELECT name, validation_mode FROM metadata.register_type('view', validation_mode => 'off');
 SELECT version FROM metadata.save('object', 'account', '{"label": "Account"}', scope => 'system');
 
 -- NULL arguments (22004).

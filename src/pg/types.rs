@@ -1,0 +1,191 @@
+//! Registered types (`metadata.sys_metadata_type`) as the write checks need them, and the
+//! per-backend cache of compiled validators. A cached validator is reused while the
+//! checksums of its type's schema and of every schema it references are unchanged; they are
+//! read on every use, so a schema changed (and committed) by another session is used by the
+//! next statement here.
+
+use crate::core::schema::{compile, type_uri};
+use crate::pg::errors::raise;
+use jsonschema::Validator;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// What a type's registration says about writes (DESIGN §4 "Types").
+#[derive(Debug, Clone)]
+pub struct TypeInfo {
+    pub name: String,
+    /// `strict`, `lenient` or `off`.
+    pub validation_mode: String,
+    pub locked_paths: Vec<String>,
+    /// `(JSON Pointer with *, target type)`.
+    pub reference_paths: Vec<(String, String)>,
+    /// Strict writes must name existing items at the reference paths.
+    pub check_references: bool,
+    pub supports_overlay: bool,
+    pub allow_runtime_create: bool,
+    pub schema_checksum: Option<String>,
+}
+
+/// The registration of `type_name`; raises 42704 undefined_object when there is none.
+pub fn type_info(type_name: &str) -> TypeInfo {
+    let row = Spi::get_one_with_args::<JsonB>(
+        "SELECT jsonb_build_object('mode', validation_mode, 'locked', locked_paths, \
+                'refs', reference_paths, 'check_refs', check_references, \
+                'overlay', supports_overlay, \
+                'runtime', allow_runtime_create, 'checksum', schema_checksum) \
+         FROM metadata.sys_metadata_type WHERE name = $1",
+        &[type_name.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("metadata type \"{type_name}\" is not registered"),
+            None,
+        )
+    })
+    .0;
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    TypeInfo {
+        name: type_name.to_owned(),
+        validation_mode: text(&row["mode"]).unwrap_or_else(|| "strict".to_owned()),
+        locked_paths: row["locked"]
+            .as_array()
+            .map(|a| a.iter().filter_map(text).collect())
+            .unwrap_or_default(),
+        reference_paths: row["refs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| Some((text(&r["path"])?, text(&r["type"])?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        check_references: row["check_refs"].as_bool().unwrap_or(true),
+        supports_overlay: row["overlay"].as_bool().unwrap_or(true),
+        allow_runtime_create: row["runtime"].as_bool().unwrap_or(true),
+        schema_checksum: text(&row["checksum"]),
+    }
+}
+
+struct Cached {
+    checksum: String,
+    /// Referenced types and the schema checksums they had when compiled.
+    dependencies: Vec<(String, Option<String>)>,
+    validator: Rc<Validator>,
+}
+
+thread_local! {
+    static VALIDATORS: RefCell<HashMap<String, Cached>> = RefCell::new(HashMap::new());
+}
+
+/// Schema checksums of `names` now (absent types map to `None`).
+fn schema_checksums(names: &[String]) -> HashMap<String, Option<String>> {
+    let rows = Spi::get_one_with_args::<JsonB>(
+        "SELECT coalesce(jsonb_object_agg(name, schema_checksum), '{}') \
+         FROM metadata.sys_metadata_type WHERE name = ANY($1)",
+        &[names.to_vec().into()],
+    )
+    .ok()
+    .flatten()
+    .map(|j| j.0)
+    .unwrap_or(Value::Null);
+    names
+        .iter()
+        .map(|n| (n.clone(), rows[n].as_str().map(str::to_owned)))
+        .collect()
+}
+
+/// The registered schemas other than `except`, by `urn:metadata:schema:<type>` and by their
+/// `$id`, with the type each URI belongs to.
+pub fn registered_schemas(except: &str) -> (HashMap<String, Value>, HashMap<String, String>) {
+    let all = Spi::get_one_with_args::<JsonB>(
+        "SELECT coalesce(jsonb_object_agg(name, schema), '{}') FROM metadata.sys_metadata_type \
+         WHERE schema IS NOT NULL AND name <> $1",
+        &[except.into()],
+    )
+    .ok()
+    .flatten()
+    .map(|j| j.0)
+    .unwrap_or(Value::Null);
+    let mut by_uri = HashMap::new();
+    let mut owner = HashMap::new();
+    for (name, schema) in all.as_object().into_iter().flatten() {
+        if let Some(id) = schema.get("$id").and_then(Value::as_str) {
+            by_uri.insert(id.trim_end_matches('#').to_owned(), schema.clone());
+            owner.insert(id.trim_end_matches('#').to_owned(), name.clone());
+        }
+        by_uri.insert(type_uri(name), schema.clone());
+        owner.insert(type_uri(name), name.clone());
+    }
+    (by_uri, owner)
+}
+
+/// The compiled validator of a type, `None` when the type has no schema. Raises 22023 when
+/// the stored schema no longer compiles (e.g. a type it references was removed).
+pub fn validator(info: &TypeInfo) -> Option<Rc<Validator>> {
+    let checksum = info.schema_checksum.clone()?;
+    let cached = VALIDATORS.with(|v| {
+        let v = v.borrow();
+        let hit = v.get(&info.name).filter(|c| c.checksum == checksum)?;
+        let names: Vec<String> = hit.dependencies.iter().map(|(n, _)| n.clone()).collect();
+        let now = if names.is_empty() {
+            HashMap::new()
+        } else {
+            schema_checksums(&names)
+        };
+        hit.dependencies
+            .iter()
+            .all(|(n, sum)| now.get(n) == Some(sum))
+            .then(|| Rc::clone(&hit.validator))
+    });
+    if cached.is_some() {
+        return cached;
+    }
+    let schema = Spi::get_one_with_args::<JsonB>(
+        "SELECT schema FROM metadata.sys_metadata_type WHERE name = $1",
+        &[info.name.as_str().into()],
+    )
+    .ok()
+    .flatten()?
+    .0;
+    let (registered, owner) = registered_schemas(&info.name);
+    let compiled = compile(&schema, registered).unwrap_or_else(|reason| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "the schema of type \"{}\" is not usable: {reason}",
+                info.name
+            ),
+            None,
+        )
+    });
+    let mut dependencies: Vec<String> = compiled
+        .references
+        .iter()
+        .filter_map(|uri| owner.get(uri).cloned())
+        .collect();
+    dependencies.sort();
+    dependencies.dedup();
+    let sums = schema_checksums(&dependencies);
+    let validator = Rc::new(compiled.validator);
+    VALIDATORS.with(|v| {
+        v.borrow_mut().insert(
+            info.name.clone(),
+            Cached {
+                checksum,
+                dependencies: dependencies
+                    .into_iter()
+                    .map(|n| (n.clone(), sums[&n].clone()))
+                    .collect(),
+                validator: Rc::clone(&validator),
+            },
+        )
+    });
+    Some(validator)
+}
