@@ -1,5 +1,5 @@
 -- Bench only (never part of the extension): the effective-document resolver a user would
--- write in PL/pgSQL without the extension, over the same table. Used by bench/effective.sh
+-- write in PL/pgSQL without the extension, over the same table. Used by bench/run.sh
 -- as case (c) and checked to return exactly what metadata.effective() returns.
 
 CREATE SCHEMA IF NOT EXISTS bench;

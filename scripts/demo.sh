@@ -6,7 +6,8 @@
 # cluster, loads BUNDLE (default examples/crm/bundle.json, an ObjectStack-style CRM) as the
 # `system` scope, applies tenant and user overlays, and prints how the layers resolve:
 # item counts, effective documents per context, explain, a stale overlay after a package
-# upgrade, a draft with preview and publish, and bad input rejected with its SQLSTATE.
+# upgrade, a draft with preview and publish, JSON Schema validation (invalid documents of
+# the bundle, a refused overlay, a locked path), and bad input rejected with its SQLSTATE.
 #
 # Overlays: examples/crm/overlays.json for the default bundle; for any other bundle they
 # are generated in SQL from the bundle itself. METADATA_DEMO_OVERLAYS=FILE overrides both
@@ -348,6 +349,25 @@ $do$;
 \pset tuples_only on
 SELECT format('bundle %s: %s items', coalesce(doc ->> 'source', '?'),
               jsonb_array_length(doc -> 'items')) FROM input;
+\pset format aligned
+\pset tuples_only off
+-- Every type validates its effective documents against a JSON Schema (strict: refused).
+-- Documents that break their type's schema would refuse this all-or-nothing load; the demo
+-- shows them and switches their types to lenient (a WARNING instead of an ERROR).
+\echo 'documents that break the JSON Schema of their type (metadata.validate):'
+SELECT item ->> 'type' AS type, count(*) AS invalid,
+       min(metadata.validate(item ->> 'type', item -> 'metadata') -> 0 ->> 'instance_path') AS "a pointer",
+       min(metadata.validate(item ->> 'type', item -> 'metadata') -> 0 ->> 'keyword') AS keyword
+FROM input, jsonb_array_elements(doc -> 'items') AS item
+WHERE NOT metadata.is_valid(item ->> 'type', item -> 'metadata')
+GROUP BY 1 ORDER BY 1;
+SELECT r.name AS "switched to lenient"
+FROM (SELECT DISTINCT item ->> 'type' AS type FROM input, jsonb_array_elements(doc -> 'items') AS item
+      WHERE NOT metadata.is_valid(item ->> 'type', item -> 'metadata')) AS t,
+     metadata.register_type(t.type, validation_mode => 'lenient') AS r;
+SET client_min_messages = error;
+\pset format unaligned
+\pset tuples_only on
 -- Each item {type, name, metadata} becomes a system row shipped by the bundle's package.
 SELECT 'metadata.bulk_save: ' || metadata.bulk_save(jsonb_agg(
          item || jsonb_build_object('scope', 'system', 'source', 'filesystem',
@@ -550,6 +570,24 @@ FROM metadata.explain('object', :'obj');
 SQL
 
 echo
+echo "== validation: every type has a JSON Schema; writes are checked against the effective document"
+q "${vars[@]}" <<'SQL'
+\echo '-- metadata.validate of a broken copy of the object (fields given as an array, a bad name):'
+SELECT e ->> 'instance_path' AS instance_path, e ->> 'keyword' AS keyword, e ->> 'message' AS message
+FROM jsonb_array_elements(metadata.validate('object',
+       metadata.effective('object', :'obj') || '{"name": "Not A Machine Name", "fields": []}')) AS e;
+\echo '-- a tenant overlay that would break the effective document is refused (strict, SQLSTATE 23514):'
+SET metadata.tenant_id = 'acme';
+SELECT r.code AS sqlstate, r.message
+FROM demo.try(format('SELECT metadata.save(%L, %L, %L)', 'object', :'obj',
+                     '{"fields": {"broken": {"label": "no type"}}}')) AS r;
+\echo '-- a type locks a JSON Pointer: overlays may not change it'
+SELECT name, locked_paths FROM metadata.register_type('object', locked_paths => '{/name}');
+SELECT r.code AS sqlstate, r.message
+FROM demo.try(format('SELECT metadata.save(%L, %L, %L)', 'object', :'obj', '{"name": "renamed"}')) AS r;
+SQL
+
+echo
 echo "== bad input is rejected with a SQLSTATE, and nothing is half-written"
 q "${vars[@]}" <<'SQL'
 SELECT r.code AS sqlstate, r.message, t.stmt AS "statement"
@@ -558,7 +596,7 @@ FROM (VALUES
   (2, $$SELECT metadata.save('object', 'widget', '[1, 2, 3]')$$),
   (3, $$SELECT metadata.save('gizmo', 'thing', '{}')$$),
   (4, $$SELECT metadata.save('view', 'my_view', '{}', scope => 'user')  -- no metadata.user_id$$),
-  (5, $$SELECT metadata.bulk_save('[{"type":"object","name":"fine","metadata":{}}, {"type":"object","name":"not fine","metadata":{}}]')$$)
+  (5, $$SELECT metadata.bulk_save('[{"type":"object","name":"fine","metadata":{"name":"fine","fields":{}}}, {"type":"object","name":"not fine","metadata":{}}]')$$)
 ) AS t(n, stmt)
 CROSS JOIN LATERAL demo.try(t.stmt) AS r
 ORDER BY t.n;

@@ -5,6 +5,7 @@
 //! next statement here.
 
 use crate::core::schema::{compile, type_uri};
+use crate::pg::context::setting;
 use crate::pg::errors::raise;
 use jsonschema::Validator;
 use pgrx::prelude::*;
@@ -128,9 +129,15 @@ pub fn registered_schemas(except: &str) -> (HashMap<String, Value>, HashMap<Stri
 
 /// The compiled validator of a type, `None` when the type has no schema. Raises 22023 when
 /// the stored schema no longer compiles (e.g. a type it references was removed).
+/// `SET metadata.validator_cache = off` compiles the schema on every use (to measure or
+/// rule out the cache).
 pub fn validator(info: &TypeInfo) -> Option<Rc<Validator>> {
     let checksum = info.schema_checksum.clone()?;
+    let use_cache = setting(c"metadata.validator_cache").is_none_or(|v| v != "off");
     let cached = VALIDATORS.with(|v| {
+        if !use_cache {
+            return None;
+        }
         let v = v.borrow();
         let hit = v.get(&info.name).filter(|c| c.checksum == checksum)?;
         let names: Vec<String> = hit.dependencies.iter().map(|(n, _)| n.clone()).collect();

@@ -12,13 +12,17 @@
 #   (b0) the same with SET metadata.effective_cache = off (every call folds the 3 layers)
 #   (g) effective() of an object with its system layer only (returned as stored)
 #   (c) the same as (b) with a PL/pgSQL RFC 7396 resolver (bench/plpgsql_resolver.sql)
+#   (v) metadata.validate('object', <the effective account document>), validator cached
+#   (v0) the same with SET metadata.validator_cache = off (the schema compiled every call)
+#   (s) metadata.save() of a changed object document (one item per client), type strict
+#   (s0) the same with the type's validation off: s0 - s is what validation adds to a save
 # and, as a profile when b/a < 0.3 (or METADATA_BENCH_PROFILE=1):
 #   (d) SELECT metadata.checksum(metadata) by primary key (jsonb->text->serde + SHA-256)
 #   (e) SELECT metadata.merge_patch(metadata, '{}') by primary key (jsonb->serde->jsonb)
 #   (f) the layer query effective() runs through SPI, as plain SQL (3 rows as text)
 # (c) is checked to return exactly the jsonb of (b) before anything is measured.
 #
-# Usage: bench/effective.sh [--quick]
+# Usage: bench/run.sh [--quick]
 # Environment:
 #   METADATA_CORPUS        corpus directory holding hotcrm/bundle.json (e.g. /work/shared/corpus)
 #   METADATA_BENCH_SECONDS seconds per case (default 10; --quick or METADATA_BENCH_QUICK=1: 3)
@@ -83,6 +87,9 @@ psql_run() {
 
 # ---- data -----------------------------------------------------------------------------
 psql_run -c 'CREATE EXTENSION metadata' >/dev/null
+# Loading is not measured: validation off while the data goes in (HotCRM is partly invalid
+# for the built-in schemas); object is switched back to strict for the validation cases.
+psql_run -c "SELECT count(metadata.register_type(name, validation_mode => 'off')) FROM metadata.sys_metadata_type" >/dev/null
 if [ -n "${METADATA_CORPUS:-}" ]; then
   bundle_file=$METADATA_CORPUS/hotcrm/bundle.json
   [ -r "$bundle_file" ] || { echo "bench: cannot read $bundle_file" >&2; exit 1; }
@@ -99,6 +106,11 @@ else
 fi
 psql_run -f "$BENCH/overlays.sql" >/dev/null
 psql_run -f "$BENCH/plpgsql_resolver.sql" >/dev/null
+psql_run >/dev/null <<'SQL'
+SELECT metadata.register_type('object', validation_mode => 'strict');
+-- The effective account document, for the validation and save cases.
+CREATE TABLE bench.docs AS SELECT 1 AS id, metadata.effective('object', 'account') AS doc;
+SQL
 
 id=$(psql_run -At -c "SELECT id FROM metadata.sys_metadata
   WHERE tenant_id IS NULL AND type = 'object' AND name = 'account' AND scope = 'system'
@@ -171,6 +183,11 @@ run b "$BENCH/b_effective.pgbench"
 run b0 "$BENCH/b_effective.pgbench" "-c metadata.effective_cache=off"
 run g "$BENCH/g_single_layer.pgbench"
 run c "$BENCH/c_plpgsql.pgbench"
+run v "$BENCH/v_validate.pgbench"
+run v0 "$BENCH/v_validate.pgbench" "-c metadata.validator_cache=off"
+run s "$BENCH/s_save.pgbench"
+psql_run -c "SELECT metadata.register_type('object', validation_mode => 'off')" >/dev/null
+run s0 "$BENCH/s_save.pgbench"
 b_a=$(ratio "$tps_b" "$tps_a")
 b_c=$(ratio "$tps_b" "$tps_c")
 if [ "$profile" = 1 ] || awk -v r="$b_a" 'BEGIN { exit !(r < 0.3) }'; then
@@ -185,12 +202,17 @@ printf 'bench: %-4s %-34s %12.1f %10.3f\n' b "metadata.effective() 3 layers" "$t
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' b0 "effective() 3 layers, cache off" "$tps_b0" "$lat_b0"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' g "effective() 1 layer" "$tps_g" "$lat_g"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' c "plpgsql resolve() 3 layers" "$tps_c" "$lat_c"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' v "metadata.validate() object, cached" "$tps_v" "$lat_v"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' v0 "validate(), compiled every call" "$tps_v0" "$lat_v0"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' s "save() object, validation strict" "$tps_s" "$lat_s"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' s0 "save() object, validation off" "$tps_s0" "$lat_s0"
 if [ -n "${tps_d:-}" ]; then
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' d "metadata.checksum() of pk row" "$tps_d" "$lat_d"
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' e "metadata.merge_patch(pk row, {})" "$tps_e" "$lat_e"
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' f "layer query alone (SQL, 3 rows)" "$tps_f" "$lat_f"
 fi
 echo "bench: ratio b/a=$b_a b/c=$b_c b0/a=$(ratio "$tps_b0" "$tps_a") b0/c=$(ratio "$tps_b0" "$tps_c") g/a=$(ratio "$tps_g" "$tps_a")"
+echo "bench: ratio v/v0=$(ratio "$tps_v" "$tps_v0") s/s0=$(ratio "$tps_s" "$tps_s0") validation_ms_per_save=$(awk -v x="$lat_s" -v y="$lat_s0" 'BEGIN { printf "%.3f", x - y }')"
 if [ -n "${tps_d:-}" ]; then
   echo "bench: ratio d/a=$(ratio "$tps_d" "$tps_a") e/a=$(ratio "$tps_e" "$tps_a") f/a=$(ratio "$tps_f" "$tps_a") b/e=$(ratio "$tps_b" "$tps_e") b/f=$(ratio "$tps_b" "$tps_f")"
 fi
