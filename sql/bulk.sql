@@ -17,7 +17,7 @@ BEGIN
     SELECT k INTO unknown FROM jsonb_object_keys(item) AS k
     WHERE k NOT IN ('type', 'name', 'metadata', 'scope', 'owner', 'strategy', 'state',
                     'extends', 'namespace', 'tags', 'expected_version', 'on_conflict',
-                    'source', 'managed_by', 'package_id', 'package_version')
+                    'source', 'managed_by', 'package_id', 'package_version', 'change_note')
     LIMIT 1;
     IF unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown key "%" in item', left(unknown, 200)
@@ -43,7 +43,8 @@ BEGIN
         source => item ->> 'source',
         managed_by => item ->> 'managed_by',
         package_id => item ->> 'package_id',
-        package_version => item ->> 'package_version');
+        package_version => item ->> 'package_version',
+        change_note => item ->> 'change_note');
 END
 $fn$;
 

@@ -17,7 +17,8 @@ CREATE FUNCTION metadata.save(
     source text DEFAULT NULL,
     managed_by text DEFAULT NULL,
     package_id text DEFAULT NULL,
-    package_version text DEFAULT NULL
+    package_version text DEFAULT NULL,
+    change_note text DEFAULT NULL
 ) RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
 AS $fn$
@@ -63,6 +64,8 @@ BEGIN
     is_draft := save.state = 'draft';
     what := metadata._describe(save.type, save.name, save.scope, k.tenant_id, k.owner_id);
 
+    -- The note goes to the history row of this write (sys_metadata_after_write).
+    PERFORM set_config('metadata.change_note', coalesce(save.change_note, ''), true);
     LOOP
         cur := metadata._lock_layer(save.type, save.name, k.tenant_id, save.scope, k.owner_id, is_draft);
         live := cur.id IS NOT NULL AND cur.state <> 'archived';
@@ -73,6 +76,7 @@ BEGIN
                 USING ERRCODE = 'unique_violation',
                       HINT = 'Use on_conflict => ''update'' or ''replace'' to change it.';
         ELSIF live AND save.on_conflict = 'skip' THEN
+            PERFORM set_config('metadata.change_note', '', true);
             RETURN cur;
         END IF;
 
@@ -120,6 +124,7 @@ BEGIN
                AND cur.package_id IS NOT DISTINCT FROM v_package_id
                AND cur.package_version IS NOT DISTINCT FROM v_package_version
                AND cur.base_checksum IS NOT DISTINCT FROM v_base THEN
+                PERFORM set_config('metadata.change_note', '', true);
                 RETURN cur;  -- identical: nothing changes, not even the version
             END IF;
             UPDATE metadata.sys_metadata AS m
@@ -132,6 +137,7 @@ BEGIN
         END IF;
         EXIT;
     END LOOP;
+    PERFORM set_config('metadata.change_note', '', true);
 
     -- The checks of the written layer for its audience (src/pg/checks.rs): resolution
     -- (extends cycles, missing parents), overlay rules, locked paths, schema validation.
@@ -141,7 +147,7 @@ BEGIN
     RETURN new_row;
 END
 $fn$;
-COMMENT ON FUNCTION metadata.save(text, text, jsonb, text, text, text, integer, text, text, text, text, text[], text, text, text, text) IS
+COMMENT ON FUNCTION metadata.save(text, text, jsonb, text, text, text, integer, text, text, text, text, text[], text, text, text, text, text) IS
   'Writes one layer of (type, name) for the caller''s tenant and returns the stored row. '
   'doc: a JSON object, the whole item (strategy replace, or the bottom layer) or an RFC 7396 '
   'merge patch. scope system (global), platform (the tenant''s), user (owner, default '
@@ -149,7 +155,7 @@ COMMENT ON FUNCTION metadata.save(text, text, jsonb, text, text, text, integer, 
   'on_conflict: update (new document; attributes not given are kept), replace (new document '
   'and attributes, defaults for those not given), skip (return the stored row), error '
   '(23505). expected_version: the version the caller read (0 = must not exist); a mismatch '
-  'raises 40001. Saving what is stored changes nothing. Errors: 22004 NULL, 22023 bad '
+  'raises 40001. change_note goes to the history row. Saving what is stored changes nothing. Errors: 22004 NULL, 22023 bad '
   'scope/state/strategy/on_conflict/owner or non-object doc, 42602 bad name, 42704 '
   'unregistered type, 54000/54001 document over 4 MiB or 100 levels, 42P19 extends cycle, '
   '23503 missing extends parent.';
@@ -275,6 +281,7 @@ BEGIN
             USING ERRCODE = 'serialization_failure',
                   HINT = 'Save the draft again over the current live layer, or publish with force => true.';
     END IF;
+    PERFORM set_config('metadata.change_op', 'publish', true);
     IF cur.id IS NULL OR cur.state = 'archived' THEN
         UPDATE metadata.sys_metadata m SET state = 'active' WHERE m.id = draft.id
         RETURNING * INTO new_row;
@@ -289,6 +296,7 @@ BEGIN
         RETURNING * INTO new_row;
         DELETE FROM metadata.sys_metadata m WHERE m.id = draft.id;
     END IF;
+    PERFORM set_config('metadata.change_op', '', true);
     PERFORM metadata._check_write(publish.type, publish.name, publish.scope, k.tenant_id,
                                   k.owner_id, new_row.extends, false);
     RETURN new_row;

@@ -31,6 +31,11 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!("../sql/checks.sql", name = "checks", requires = ["schema"]);
 pgrx::extension_sql_file!("../sql/items.sql", name = "items", requires = ["checks"]);
 pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", requires = ["items"]);
+pgrx::extension_sql_file!(
+    "../sql/history.sql",
+    name = "history",
+    requires = ["items", pg::documents::diff_of]
+);
 pgrx::extension_sql_file!("../sql/types.sql", name = "types", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -1,4 +1,4 @@
-//! Document functions: checksums, canonical text, RFC 7396 merge. Wrapped by
+//! Document functions: checksums, canonical text, RFC 7396 merge, RFC 6902 diff. Wrapped by
 //! `metadata.checksum`, `metadata.canonical`, `metadata.merge_patch` in `sql/api.sql`.
 //! They take jsonb as text so that the size and depth limits are checked *before* parsing.
 
@@ -36,4 +36,12 @@ pub(crate) fn merge_patch_of(target: &str, patch: &str) -> JsonB {
     let patch = parse_value(patch).unwrap_or_else(|e| raise_document(e));
     merge_patch(&mut target, &patch);
     JsonB(target)
+}
+
+/// RFC 6902 JSON Patch turning `a` into `b` (texts of jsonb), with the `json-patch` crate.
+#[pg_extern(immutable, parallel_safe, strict, name = "_diff")]
+pub(crate) fn diff_of(a: &str, b: &str) -> JsonB {
+    let a = parse_value(a).unwrap_or_else(|e| raise_document(e));
+    let b = parse_value(b).unwrap_or_else(|e| raise_document(e));
+    JsonB(serde_json::to_value(json_patch::diff(&a, &b)).expect("a JSON Patch serialises"))
 }

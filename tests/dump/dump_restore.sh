@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore keep every stored layer exactly (DESIGN §1): rows (ids, versions,
-# checksums, audit), user-registered types, and the effective documents they resolve to.
+# checksums, audit), history and the change feed position, user-registered and changed
+# built-in types, and the effective documents they resolve to.
 # Needs a running cluster (PGHOST, PGPORT, PGUSER) with the extension installed.
 set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -34,6 +35,8 @@ SQL
 snapshot() {
   q "$1" <<'SQL'
 SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM metadata.sys_metadata t;
+SELECT count(*), md5(string_agg(h::text, '|' ORDER BY h.id)) FROM metadata.sys_metadata_history h;
+SELECT last_value FROM metadata.sys_metadata_change_seq;
 SELECT string_agg(format('%s:%s:%s', name, validation_mode, locked_paths), ',' ORDER BY name)
 FROM metadata.sys_metadata_type WHERE NOT builtin OR customised;
 SELECT count(*) FROM metadata.sys_metadata_type;

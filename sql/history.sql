@@ -1,0 +1,348 @@
+-- metadata: history, rollback, diff and change events (DESIGN §4 "History", "Concurrency",
+-- "Change events"). Part of the extension script (see src/lib.rs for the order).
+--
+-- Every change of a sys_metadata row, by save() or by plain SQL, gets a history row in the
+-- same transaction (an AFTER trigger). At commit a deferred trigger gives the transaction's
+-- changes their position in the change feed (seq: consecutive, in commit order, under an
+-- advisory lock held to the end of the commit) and announces them on the channel
+-- metadata_changes. The history table is the durable feed: changes_since reads it.
+
+CREATE TABLE metadata.sys_metadata_history (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- Position in the change feed, set at commit (NULL only inside the writing transaction).
+    seq               bigint UNIQUE,
+    item_id           uuid NOT NULL,
+    op                text NOT NULL CHECK (op IN ('create', 'update', 'publish', 'revert', 'delete')),
+    tenant_id         text,
+    type              text NOT NULL,
+    name              text NOT NULL,
+    scope             text NOT NULL,
+    owner             text,
+    state             text NOT NULL,
+    strategy          text NOT NULL,
+    extends           text,
+    version           integer NOT NULL,
+    metadata          jsonb NOT NULL,
+    checksum          text NOT NULL,
+    previous_checksum text,
+    changed_by        text NOT NULL,
+    changed_at        timestamptz NOT NULL DEFAULT now(),
+    txid              xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    note              text,
+    UNIQUE (item_id, version)
+);
+COMMENT ON TABLE metadata.sys_metadata_history IS
+  'Every change of every sys_metadata row (append-only), and the durable change feed (seq).';
+-- The tenant leads, as in sys_metadata.
+CREATE INDEX sys_metadata_history_item ON metadata.sys_metadata_history
+    (tenant_id, type, name, scope, owner, version);
+CREATE INDEX sys_metadata_history_unsequenced ON metadata.sys_metadata_history (txid)
+    WHERE seq IS NULL;
+CREATE SEQUENCE metadata.sys_metadata_change_seq AS bigint;
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_history', '');
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_change_seq', '');
+
+-- Writes the history row of a change. The operation is create, update or delete (archive or
+-- DELETE), unless the function making the change names it (metadata.change_op: publish,
+-- revert); metadata.change_note is recorded as the note. Rows restored by pg_restore
+-- already have their history and are skipped.
+CREATE FUNCTION metadata.sys_metadata_after_write() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    r metadata.sys_metadata;
+    op text := nullif(current_setting('metadata.change_op', true), '');
+    version integer;
+BEGIN
+    IF current_setting('application_name', true) = 'pg_restore' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
+        RETURN NULL;  -- nothing changed
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        r := OLD;
+        version := OLD.version + 1;
+        op := coalesce(op, 'delete');
+    ELSE
+        r := NEW;
+        version := NEW.version;
+        op := coalesce(op, CASE WHEN TG_OP = 'INSERT' THEN 'create'
+                                WHEN NEW.state = 'archived' AND OLD.state <> 'archived' THEN 'delete'
+                                ELSE 'update' END);
+    END IF;
+    INSERT INTO metadata.sys_metadata_history
+        (item_id, op, tenant_id, type, name, scope, owner, state, strategy, extends, version,
+         metadata, checksum, previous_checksum, changed_by, note)
+    VALUES (r.id, op, r.tenant_id, r.type, r.name, r.scope, r.owner,
+            CASE WHEN TG_OP = 'DELETE' THEN 'deleted' ELSE r.state END, r.strategy, r.extends,
+            version, r.metadata, r.checksum,
+            CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.checksum END,
+            metadata.current_actor(), nullif(current_setting('metadata.change_note', true), ''));
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER sys_metadata_after_write
+    AFTER INSERT OR UPDATE OR DELETE ON metadata.sys_metadata
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_after_write();
+
+-- TRUNCATE would drop rows without history: refused.
+CREATE FUNCTION metadata.refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE of %.% is not supported: it would bypass history', TG_TABLE_SCHEMA, TG_TABLE_NAME
+        USING ERRCODE = 'feature_not_supported',
+              HINT = 'Use metadata.delete() (or DELETE) so that every change is recorded.';
+END
+$fn$;
+CREATE TRIGGER sys_metadata_no_truncate BEFORE TRUNCATE ON metadata.sys_metadata
+    FOR EACH STATEMENT EXECUTE FUNCTION metadata.refuse_truncate();
+CREATE TRIGGER sys_metadata_history_no_truncate BEFORE TRUNCATE ON metadata.sys_metadata_history
+    FOR EACH STATEMENT EXECUTE FUNCTION metadata.refuse_truncate();
+
+-- History is append-only: only the feed position may be set, once.
+CREATE FUNCTION metadata.sys_metadata_history_immutable() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND NEW.seq IS NOT NULL
+       AND to_jsonb(NEW) - 'seq' = to_jsonb(OLD) - 'seq' THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'metadata.sys_metadata_history is append-only'
+        USING ERRCODE = 'insufficient_privilege';
+END
+$fn$;
+CREATE TRIGGER sys_metadata_history_immutable BEFORE UPDATE OR DELETE ON metadata.sys_metadata_history
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
+
+-- The change event of a history row: {seq, op, tenant_id, type, name, scope, owner,
+-- version, checksum}. Names are bounded (128 characters, types 63), so it stays far below
+-- NOTIFY's 8000-byte limit.
+CREATE FUNCTION metadata._change_event(h metadata.sys_metadata_history) RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+RETURN jsonb_build_object('seq', h.seq, 'op', h.op, 'tenant_id', h.tenant_id, 'type', h.type,
+                          'name', h.name, 'scope', h.scope, 'owner', h.owner,
+                          'version', h.version, 'checksum', h.checksum);
+
+-- Transactions with more changes than this announce them in one summary notification
+-- {seq, last_seq, count, op: "batch"} (clients read the details with changes_since).
+CREATE FUNCTION metadata._max_notifications() RETURNS integer
+LANGUAGE sql IMMUTABLE RETURN 100;
+
+-- At commit: numbers the transaction's changes in the feed and announces them (unless
+-- metadata.notify = off). The advisory lock, held to the end of the commit, makes seq
+-- follow commit order: a reader that has seen seq N never sees a smaller one appear later.
+CREATE FUNCTION metadata.sys_metadata_history_publish() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    pending integer;
+    first_seq bigint;
+    change metadata.sys_metadata_history;
+BEGIN
+    SELECT count(*) INTO pending FROM metadata.sys_metadata_history
+    WHERE txid = pg_current_xact_id() AND seq IS NULL;
+    IF pending = 0 THEN
+        RETURN NULL;  -- already done for this transaction
+    END IF;
+    PERFORM pg_advisory_xact_lock(7245815363942521189);  -- 'metadata change feed'
+    first_seq := nextval('metadata.sys_metadata_change_seq');
+    IF pending > 1 THEN
+        PERFORM setval('metadata.sys_metadata_change_seq', first_seq + pending - 1);
+    END IF;
+    UPDATE metadata.sys_metadata_history h SET seq = first_seq + p.n - 1
+    FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM metadata.sys_metadata_history
+          WHERE txid = pg_current_xact_id() AND seq IS NULL) AS p
+    WHERE h.id = p.id;
+    IF current_setting('metadata.notify', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
+    IF pending > metadata._max_notifications() THEN
+        PERFORM pg_notify('metadata_changes', jsonb_build_object(
+            'seq', first_seq, 'last_seq', first_seq + pending - 1, 'count', pending, 'op', 'batch')::text);
+    ELSE
+        FOR change IN SELECT * FROM metadata.sys_metadata_history
+                      WHERE seq BETWEEN first_seq AND first_seq + pending - 1 ORDER BY seq LOOP
+            PERFORM pg_notify('metadata_changes', metadata._change_event(change)::text);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE CONSTRAINT TRIGGER sys_metadata_history_publish
+    AFTER INSERT ON metadata.sys_metadata_history
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_publish();
+
+------------------------------------------------------------------------------------------
+-- Reading history
+------------------------------------------------------------------------------------------
+
+-- History rows of (type, name) the caller may see: global layers, the tenant's platform
+-- layers, and the caller's own user layers; optionally one scope (and owner).
+CREATE FUNCTION metadata._history_rows(p_type text, p_name text, p_scope text, p_owner text)
+RETURNS SETOF metadata.sys_metadata_history
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT h.* FROM metadata.sys_metadata_history h
+    WHERE h.tenant_id IS NULL AND h.type = p_type AND h.name = p_name
+      AND (p_scope IS NULL OR h.scope = p_scope)
+      AND (h.scope <> 'user' OR (metadata.current_tenant() IS NULL
+                                 AND h.owner = coalesce(p_owner, metadata.current_user_id())))
+    UNION ALL
+    SELECT h.* FROM metadata.sys_metadata_history h
+    WHERE h.tenant_id = metadata.current_tenant() AND h.type = p_type AND h.name = p_name
+      AND (p_scope IS NULL OR h.scope = p_scope)
+      AND (h.scope <> 'user' OR h.owner = coalesce(p_owner, metadata.current_user_id()));
+END;
+
+CREATE FUNCTION metadata.history(type text, name text, scope text DEFAULT NULL,
+                                 owner text DEFAULT NULL, page_size integer DEFAULT 50,
+                                 before_id bigint DEFAULT NULL)
+RETURNS SETOF metadata.sys_metadata_history
+LANGUAGE plpgsql STABLE
+AS $fn$
+BEGIN
+    PERFORM metadata._require(history.type, 'type');
+    PERFORM metadata._require(history.name, 'name');
+    IF history.scope IS NOT NULL THEN
+        PERFORM metadata._require_one_of(history.scope, 'scope', ARRAY['system', 'platform', 'user']);
+    END IF;
+    IF history.page_size IS NULL OR history.page_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'page_size must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT h.* FROM metadata._history_rows(history.type, history.name, history.scope, history.owner) AS h
+    WHERE history.before_id IS NULL OR h.id < history.before_id
+    ORDER BY h.id DESC
+    LIMIT history.page_size;
+END
+$fn$;
+COMMENT ON FUNCTION metadata.history(text, text, text, text, integer, bigint) IS
+  'Changes of (type, name) the caller may see (global layers, its tenant''s, its own user '
+  'layers; or one scope and owner), newest first, page_size at a time; pass the last id of '
+  'a page as before_id for the next. Errors: 22004, 22023.';
+
+-- The history row of the layer (scope, owner) of (type, name) at version (live rows, not
+-- drafts); raises P0002 no_data_found when there is none.
+CREATE FUNCTION metadata._history_at(p_type text, p_name text, p_version integer,
+                                     p_scope text, p_owner text)
+RETURNS metadata.sys_metadata_history
+LANGUAGE plpgsql STABLE
+AS $fn$
+DECLARE
+    k record;
+    found_row metadata.sys_metadata_history;
+BEGIN
+    PERFORM metadata._require(p_type, 'type');
+    PERFORM metadata._require(p_name, 'name');
+    PERFORM metadata._require(p_version, 'version');
+    SELECT * INTO k FROM metadata._layer_key(p_scope, p_owner);
+    SELECT * INTO found_row
+    FROM metadata._history_rows(p_type, p_name, p_scope, k.owner_id) AS h
+    WHERE h.version = p_version AND h.state <> 'draft'
+      AND h.tenant_id IS NOT DISTINCT FROM k.tenant_id AND h.owner IS NOT DISTINCT FROM k.owner_id
+    ORDER BY h.id DESC LIMIT 1;
+    IF found_row.id IS NULL THEN
+        RAISE EXCEPTION 'no version % of %', p_version,
+                        metadata._describe(p_type, p_name, p_scope, k.tenant_id, k.owner_id)
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN found_row;
+END
+$fn$;
+
+CREATE FUNCTION metadata.at_version(type text, name text, version integer,
+                                    scope text DEFAULT 'platform', owner text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE
+RETURN (metadata._history_at(type, name, version, scope, owner)).metadata;
+COMMENT ON FUNCTION metadata.at_version(text, text, integer, text, text) IS
+  'The document of one layer (scope, owner) of (type, name) as it was at version. Errors: '
+  '22004, 22023, P0002 no such version.';
+
+CREATE FUNCTION metadata.diff(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN metadata._diff(a::text, b::text);
+COMMENT ON FUNCTION metadata.diff(jsonb, jsonb) IS
+  'RFC 6902 JSON Patch that turns a into b (json-patch crate). Errors: 54000/54001 limits.';
+
+CREATE FUNCTION metadata.diff(type text, name text, from_version integer, to_version integer,
+                              scope text DEFAULT 'platform', owner text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE
+RETURN metadata.diff(metadata.at_version(type, name, from_version, scope, owner),
+                     metadata.at_version(type, name, to_version, scope, owner));
+COMMENT ON FUNCTION metadata.diff(text, text, integer, integer, text, text) IS
+  'RFC 6902 JSON Patch from one version of a layer of (type, name) to another. Errors: '
+  '22004, 22023, P0002 no such version.';
+
+CREATE FUNCTION metadata.rollback(type text, name text, version integer, note text DEFAULT NULL,
+                                  scope text DEFAULT 'platform', owner text DEFAULT NULL,
+                                  expected_version integer DEFAULT NULL)
+RETURNS metadata.sys_metadata
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    old metadata.sys_metadata_history;
+    result metadata.sys_metadata;
+BEGIN
+    old := metadata._history_at(rollback.type, rollback.name, rollback.version,
+                                rollback.scope, rollback.owner);
+    PERFORM set_config('metadata.change_op', 'revert', true);
+    result := metadata.save(rollback.type, rollback.name, old.metadata, scope => rollback.scope,
+                            owner => old.owner, strategy => old.strategy,
+                            expected_version => rollback.expected_version,
+                            extends => old.extends,
+                            change_note => coalesce(rollback.note, format('rollback to version %s', rollback.version)));
+    PERFORM set_config('metadata.change_op', '', true);
+    RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION metadata.rollback(text, text, integer, text, text, text, integer) IS
+  'Writes a new version of a layer of (type, name) equal to an old one (op revert, history '
+  'kept; a deleted layer comes back). Nothing changes when it already equals it. Errors: '
+  'P0002 no such version, 40001 expected_version mismatch, and those of save.';
+
+-- One change of the feed, as changes_since returns it (the NOTIFY payload plus changed_at).
+CREATE TYPE metadata.change_event AS (
+    seq bigint, op text, tenant_id text, type text, name text, scope text, owner text,
+    version integer, checksum text, changed_at timestamptz
+);
+
+CREATE FUNCTION metadata.changes_since(seq bigint, "limit" integer DEFAULT 100)
+RETURNS SETOF metadata.change_event
+LANGUAGE plpgsql STABLE
+AS $fn$
+BEGIN
+    PERFORM metadata._require(changes_since.seq, 'seq');
+    IF changes_since.seq < 0 THEN
+        RAISE EXCEPTION 'seq must be 0 or more (0: from the beginning)' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF changes_since."limit" IS NULL OR changes_since."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT h.seq, h.op, h.tenant_id, h.type, h.name, h.scope, h.owner, h.version, h.checksum,
+           h.changed_at
+    FROM metadata.sys_metadata_history h
+    WHERE h.seq > changes_since.seq
+      AND (h.tenant_id IS NULL OR h.tenant_id = metadata.current_tenant())
+      AND (h.scope <> 'user' OR h.owner = metadata.current_user_id())
+    ORDER BY h.seq
+    LIMIT changes_since."limit";
+END
+$fn$;
+COMMENT ON FUNCTION metadata.changes_since(bigint, integer) IS
+  'The committed changes after seq (the last one a client processed; 0 for all), in feed '
+  'order, at most limit (1..10000): what a client missed while disconnected. Global and the '
+  'caller''s tenant''s changes, user layers of the caller only. A seq beyond the newest '
+  'gives no rows. Errors: 22004, 22023 negative seq or bad limit.';
