@@ -3,7 +3,8 @@
 #   1. unit tests of the pure core (plain `cargo test`),
 #   2. #[pg_test] tests inside a Postgres backend (`cargo pgrx test`, as the postgres user),
 #   3. SQL regression tests (pg_regress) against the installed extension on a throwaway
-#      cluster, a pg_dump/pg_restore round trip, concurrent writers, and, when METADATA_CORPUS points at
+#      cluster, a pg_dump/pg_restore round trip, concurrent writers, client tests over real
+#      connections (tests/client), and, when METADATA_CORPUS points at
 #      shared/corpus, the corpus tests.
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
 # any failure.
@@ -69,6 +70,15 @@ concurrency_tests() {
   bash tests/concurrency/no_lost_update.sh
 }
 
+# Rust tests over real client connections (tests/client, postgres crate): LISTEN/NOTIFY
+# events, changes_since after a reconnect, read-modify-write loops.
+client_tests() {
+  "$PG_BIN/dropdb" --if-exists metadata_client 2>/dev/null
+  "$PG_BIN/createdb" metadata_client
+  METADATA_TEST_DSN="host=$PGHOST port=$PGPORT user=postgres dbname=metadata_client" \
+    cargo test --quiet --manifest-path tests/client/Cargo.toml
+}
+
 corpus_tests() {
   METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm schemas
 }
@@ -80,6 +90,7 @@ cluster_start "$WORK/cluster" "$PORT"
 run_suite "SQL regression tests (pg_regress)" sql_tests
 run_suite "pg_dump/pg_restore round trip" dump_tests
 run_suite "concurrent writers (pgbench)" concurrency_tests
+run_suite "client tests (cargo test, tests/client)" client_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
 else
