@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark of what history and change events cost writers (not a test: it prints figures).
+#
+# The NOTIFY trap: Postgres takes a cluster-wide lock at commit for every transaction that
+# notified, held through the commit's WAL flush, so notifying writers commit one at a time.
+# The change feed's commit-ordered seq takes a lock at the same moment. This measures, on a
+# durable cluster (fsync on, synchronous_commit on), 8 concurrent writers each saving its
+# own item, one save per transaction, in one run:
+#   none     history and change-feed triggers disabled (what a save costs without them)
+#   history  history rows only (the feed's commit-time trigger disabled)
+#   feed     history + commit-ordered seq, SET metadata.notify = off
+#   events   history + seq + NOTIFY (the default)
+# and prints TPS and the ratios to `none`.
+#
+# Usage: bench/events.sh [--quick]      (METADATA_BENCH_SECONDS, default 10; --quick: 3)
+# Environment: METADATA_BENCH_PORT (default 54359), METADATA_BENCH_WRITERS (default 8).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+seconds=${METADATA_BENCH_SECONDS:-10}
+[ "${1:-}" = --quick ] && seconds=3
+port=${METADATA_BENCH_PORT:-54359}
+writers=${METADATA_BENCH_WRITERS:-8}
+
+bash "$ROOT/scripts/setup.sh"
+source "$ROOT/scripts/lib.sh"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/metadata-events.XXXXXX")
+trap 'cluster_stop "$dir"; rm -rf "$dir"' EXIT
+install_extension 2>"$dir/install.log" || { cat "$dir/install.log" >&2; exit 1; }
+CLUSTER_SETTINGS="" cluster_start "$dir" "$port"
+
+psql_run() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_run >/dev/null <<'SQL'
+CREATE EXTENSION metadata;
+SELECT metadata.register_type('object', validation_mode => 'off');
+SQL
+echo "SELECT metadata.save('object', 'w' || :client_id, jsonb_build_object('n', random()), scope => 'system');" \
+  >"$dir/save.pgbench"
+
+# run NAME [SETTINGS]: pgbench the writers; sets tps_NAME.
+run() {
+  local name=$1 settings=${2:-} log=$dir/$1.log
+  PGOPTIONS="$settings" "$PG_BIN/pgbench" -n -M prepared -c "$writers" -j 2 -T "$seconds" \
+    -f "$dir/save.pgbench" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+  printf -v "tps_$name" '%s' "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")"
+}
+triggers() {  # triggers enable|disable history|feed
+  local table=sys_metadata trigger=sys_metadata_after_write
+  [ "$2" = feed ] && table=sys_metadata_history trigger=sys_metadata_history_publish
+  psql_run -c "ALTER TABLE metadata.$table ${1^^} TRIGGER $trigger" >/dev/null
+}
+
+triggers disable feed; triggers disable history
+run none
+triggers enable history
+run history
+triggers enable feed
+run feed "-c metadata.notify=off"
+run events
+
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", x / y }'; }
+echo "bench: events machine nproc=$(nproc) writers=$writers seconds=$seconds durable=fsync,synchronous_commit"
+for c in none history feed events; do
+  v=tps_$c
+  printf 'bench: events %-8s tps %10.1f  vs none %s\n' "$c" "${!v}" "$(ratio "${!v}" "$tps_none")"
+done
