@@ -7,7 +7,8 @@
 # `system` scope, applies tenant and user overlays, and prints how the layers resolve:
 # item counts, effective documents per context, explain, a stale overlay after a package
 # upgrade, a draft with preview and publish, JSON Schema validation (invalid documents of
-# the bundle, a refused overlay, a locked path), and bad input rejected with its SQLSTATE.
+# the bundle, a refused overlay, a locked path), history, diff, rollback and the change
+# feed, and bad input rejected with its SQLSTATE.
 #
 # Overlays: examples/crm/overlays.json for the default bundle; for any other bundle they
 # are generated in SQL from the bundle itself. METADATA_DEMO_OVERLAYS=FILE overrides both
@@ -567,6 +568,25 @@ SET metadata.user_id = 'u42';
 \echo '-- explain as acme + u42 after publish: the platform layer was rewritten over the new base'
 SELECT ordinal, scope, tenant_id, owner, version, left(base_checksum, 15) || '…' AS base_checksum, stale
 FROM metadata.explain('object', :'obj');
+SQL
+
+echo
+echo "== history and change events: every change is versioned, announced and kept in a feed"
+q "${vars[@]}" <<'SQL'
+SET metadata.tenant_id = 'acme';
+\echo '-- metadata.history of the item as tenant acme sees it (newest first):'
+SELECT id, op, scope, tenant_id, state, version, changed_by, left(checksum, 15) || '…' AS checksum, note
+FROM metadata.history('object', :'obj') LIMIT 6;
+\echo '-- metadata.diff between the first and the current version of the acme layer (RFC 6902):'
+SELECT jsonb_array_elements(metadata.diff('object', :'obj', 1,
+         (metadata.get('object', :'obj')).version)) AS "JSON Patch operation";
+\echo '-- rollback to version 1 writes a new version equal to it (op revert), announced on LISTEN metadata_changes:'
+LISTEN metadata_changes;
+SELECT version, metadata ->> 'label' AS label
+FROM metadata.rollback('object', :'obj', 1, 'demo: back to the first customisation');
+\echo '-- the durable change feed (what a client that was offline reads): the last 5 changes'
+SELECT seq, op, tenant_id, type, name, scope, version
+FROM (SELECT * FROM metadata.changes_since(0, 10000) ORDER BY seq DESC LIMIT 5) AS c ORDER BY seq;
 SQL
 
 echo

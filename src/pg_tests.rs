@@ -7,7 +7,14 @@ mod tests {
     use pgrx::JsonB;
     use serde_json::json;
 
-    /// These tests are about layers: objects of any shape, without schema validation.
+    /// Every test starts here. The tests run in parallel transactions and one of them drops
+    /// the extension: an advisory lock runs them one at a time. They are about layers:
+    /// objects of any shape, without schema validation.
+    fn setup() {
+        Spi::run("SELECT pg_advisory_xact_lock(20261121)").unwrap();
+        without_validation();
+    }
+
     fn without_validation() {
         Spi::run("SELECT metadata.register_type('object', validation_mode => 'off')").unwrap();
     }
@@ -20,7 +27,7 @@ mod tests {
 
     #[pg_test]
     fn settings_choose_the_audience() {
-        without_validation();
+        setup();
         Spi::run("SELECT metadata.save('object', 'a', '{\"label\": \"base\", \"x\": 1}', scope => 'system')").unwrap();
         Spi::run("SET LOCAL metadata.tenant_id = 't1'").unwrap();
         Spi::run("SELECT metadata.save('object', 'a', '{\"label\": \"t1\"}')").unwrap();
@@ -35,7 +42,7 @@ mod tests {
 
     #[pg_test]
     fn cached_plans_survive_the_extension_being_recreated() {
-        without_validation();
+        setup();
         Spi::run("SELECT metadata.save('object', 'a', '{\"v\": 1}', scope => 'system')").unwrap();
         assert_eq!(effective("a"), Some(json!({"v": 1})));
         // The backend keeps its prepared layer queries; they must follow the new table.
@@ -51,7 +58,7 @@ mod tests {
 
     #[pg_test]
     fn effective_all_matches_effective_for_every_item() {
-        without_validation();
+        setup();
         Spi::run(
             "SELECT metadata.bulk_save(jsonb_agg(jsonb_build_object('type', 'object', 'name', 'o' || i, \
              'metadata', jsonb_build_object('i', i, 'tag', 'base'), 'scope', 'system'))) \
@@ -73,7 +80,7 @@ mod tests {
         error = "object: stored layer of \"bad\" is unusable: document nests deeper than 100 levels at \"/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a\""
     )]
     fn a_row_written_around_the_trigger_is_an_error_not_a_crash() {
-        without_validation();
+        setup();
         // session_replication_role = replica skips the write trigger, as a careless restore
         // might: a base nested too deep for the parser, and an overlay that forces a parse.
         Spi::run("SET LOCAL session_replication_role = replica").unwrap();
@@ -90,7 +97,7 @@ mod tests {
 
     #[pg_test]
     fn memoised_and_folded_documents_agree_as_layers_change() {
-        without_validation();
+        setup();
         Spi::run("SELECT metadata.save('object', 'm', '{\"a\": 1, \"b\": {\"c\": 2}}', scope => 'system')")
             .unwrap();
         Spi::run("SET LOCAL metadata.tenant_id = 't1'").unwrap();
