@@ -12,6 +12,7 @@
 #   (b0) the same with SET metadata.effective_cache = off (every call folds the 3 layers)
 #   (g) effective() of an object with its system layer only (returned as stored)
 #   (c) the same as (b) with a PL/pgSQL RFC 7396 resolver (bench/plpgsql_resolver.sql)
+#   (r) the same as (b) as a metadata_reader, under row level security
 #   (v) metadata.validate('object', <the effective account document>), validator cached
 #   (v0) the same with SET metadata.validator_cache = off (the schema compiled every call)
 #   (s) metadata.save() of a changed object document (one item per client), type strict
@@ -183,6 +184,10 @@ run b "$BENCH/b_effective.pgbench"
 run b0 "$BENCH/b_effective.pgbench" "-c metadata.effective_cache=off"
 run g "$BENCH/g_single_layer.pgbench"
 run c "$BENCH/c_plpgsql.pgbench"
+# (r) the same as (b) as a metadata_reader, under row level security (the runs above are
+# the superuser's, which bypasses it).
+psql_run -c "DROP ROLE IF EXISTS bench_reader; CREATE ROLE bench_reader LOGIN IN ROLE metadata_reader" >/dev/null
+PGUSER=bench_reader run r "$BENCH/b_effective.pgbench"
 run v "$BENCH/v_validate.pgbench"
 run v0 "$BENCH/v_validate.pgbench" "-c metadata.validator_cache=off"
 run s "$BENCH/s_save.pgbench"
@@ -202,6 +207,7 @@ printf 'bench: %-4s %-34s %12.1f %10.3f\n' b "metadata.effective() 3 layers" "$t
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' b0 "effective() 3 layers, cache off" "$tps_b0" "$lat_b0"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' g "effective() 1 layer" "$tps_g" "$lat_g"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' c "plpgsql resolve() 3 layers" "$tps_c" "$lat_c"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' r "effective() 3 layers, reader + RLS" "$tps_r" "$lat_r"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' v "metadata.validate() object, cached" "$tps_v" "$lat_v"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' v0 "validate(), compiled every call" "$tps_v0" "$lat_v0"
 printf 'bench: %-4s %-34s %12.1f %10.3f\n' s "save() object, validation strict" "$tps_s" "$lat_s"
@@ -212,6 +218,7 @@ if [ -n "${tps_d:-}" ]; then
   printf 'bench: %-4s %-34s %12.1f %10.3f\n' f "layer query alone (SQL, 3 rows)" "$tps_f" "$lat_f"
 fi
 echo "bench: ratio b/a=$b_a b/c=$b_c b0/a=$(ratio "$tps_b0" "$tps_a") b0/c=$(ratio "$tps_b0" "$tps_c") g/a=$(ratio "$tps_g" "$tps_a")"
+echo "bench: ratio r/b=$(ratio "$tps_r" "$tps_b") (row level security as a metadata_reader vs the superuser)"
 echo "bench: ratio v/v0=$(ratio "$tps_v" "$tps_v0") s/s0=$(ratio "$tps_s" "$tps_s0") validation_ms_per_save=$(awk -v x="$lat_s" -v y="$lat_s0" 'BEGIN { printf "%.3f", x - y }')"
 if [ -n "${tps_d:-}" ]; then
   echo "bench: ratio d/a=$(ratio "$tps_d" "$tps_a") e/a=$(ratio "$tps_e" "$tps_a") f/a=$(ratio "$tps_f" "$tps_a") b/e=$(ratio "$tps_b" "$tps_e") b/f=$(ratio "$tps_b" "$tps_f")"

@@ -71,12 +71,13 @@ concurrency_tests() {
 }
 
 # Rust tests over real client connections (tests/client, postgres crate): LISTEN/NOTIFY
-# events, changes_since after a reconnect, read-modify-write loops.
+# events, changes_since after a reconnect, read-modify-write loops, and the attack suite
+# (roles, tenants, row level security), which prints its count of refused attempts.
 client_tests() {
   "$PG_BIN/dropdb" --if-exists metadata_client 2>/dev/null
   "$PG_BIN/createdb" metadata_client
   METADATA_TEST_DSN="host=$PGHOST port=$PGPORT user=postgres dbname=metadata_client" \
-    cargo test --quiet --manifest-path tests/client/Cargo.toml
+    cargo test --quiet --manifest-path tests/client/Cargo.toml -- --nocapture
 }
 
 corpus_tests() {

@@ -42,12 +42,30 @@ CREATE SEQUENCE metadata.sys_metadata_change_seq AS bigint;
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_history', '');
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_change_seq', '');
 
+-- Who deletes a row: noted by a BEFORE DELETE trigger, which runs as the caller, for the
+-- history row written by the AFTER trigger, which runs as the extension's owner.
+CREATE FUNCTION metadata.sys_metadata_before_delete() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM set_config('metadata.deleted_by', metadata.current_actor(), true);
+    RETURN OLD;
+END
+$fn$;
+CREATE TRIGGER sys_metadata_before_delete
+    BEFORE DELETE ON metadata.sys_metadata
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_before_delete();
+
 -- Writes the history row of a change. The operation is create, update or delete (archive or
 -- DELETE), unless the function making the change names it (metadata.change_op: publish,
 -- revert); metadata.change_note is recorded as the note. Rows restored by pg_restore
--- already have their history and are skipped.
+-- already have their history and are skipped. SECURITY DEFINER: callers cannot write
+-- history themselves; who changed the row comes from its updated_by (set by the write
+-- trigger as the caller) or, for a DELETE, from sys_metadata_before_delete.
 CREATE FUNCTION metadata.sys_metadata_after_write() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -79,7 +97,9 @@ BEGIN
             CASE WHEN TG_OP = 'DELETE' THEN 'deleted' ELSE r.state END, r.strategy, r.extends,
             version, r.metadata, r.checksum,
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.checksum END,
-            metadata.current_actor(), nullif(current_setting('metadata.change_note', true), ''));
+            CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
+                 ELSE NEW.updated_by END,
+            nullif(current_setting('metadata.change_note', true), ''));
     RETURN NULL;
 END
 $fn$;
@@ -136,10 +156,11 @@ CREATE FUNCTION metadata._max_notifications() RETURNS integer
 LANGUAGE sql IMMUTABLE RETURN 100;
 
 -- At commit: numbers the transaction's changes in the feed and announces them (unless
--- metadata.notify = off). The advisory lock, held to the end of the commit, makes seq
+-- metadata.notify = off). SECURITY DEFINER: only the extension sets seq. The advisory lock, held to the end of the commit, makes seq
 -- follow commit order: a reader that has seen seq N never sees a smaller one appear later.
 CREATE FUNCTION metadata.sys_metadata_history_publish() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE

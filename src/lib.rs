@@ -36,7 +36,19 @@ pgrx::extension_sql_file!(
     name = "history",
     requires = ["items", pg::documents::diff_of]
 );
-pgrx::extension_sql_file!("../sql/types.sql", name = "types", finalize);
+pgrx::extension_sql_file!(
+    "../sql/types.sql",
+    name = "types",
+    requires = [
+        "history",
+        "bulk",
+        pg::validation::validate,
+        pg::validation::is_valid,
+        pg::validation::check_schema,
+        pg::validation::builtin
+    ]
+);
+pgrx::extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

@@ -12,6 +12,16 @@ pub fn connect() -> Client {
     Client::connect(&dsn, NoTls).expect("connecting to the test database")
 }
 
+/// A new connection as `role` with the given tenant and user settings (libpq `options`).
+pub fn connect_as(role: &str, tenant: &str, user: &str) -> Client {
+    let dsn = std::env::var("METADATA_TEST_DSN")
+        .expect("METADATA_TEST_DSN must name the test database (scripts/test.sh sets it)");
+    let dsn = format!(
+        "{dsn} user={role} options='-c metadata.tenant_id={tenant} -c metadata.user_id={user}'"
+    );
+    Client::connect(&dsn, NoTls).unwrap_or_else(|e| panic!("connecting as {role}: {e}"))
+}
+
 /// Recreates the extension in the test database, with validation off for `object` (the
 /// tests are about events and concurrency, not schemas).
 pub fn fresh_extension(client: &mut Client) {

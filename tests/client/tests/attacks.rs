@@ -1,0 +1,349 @@
+//! The attack suite (DESIGN §5): real connections logged in as different roles, with
+//! different tenant and user settings, try to read, forge and overwrite what is not
+//! theirs. Every attempt must be refused: an error, or nothing seen and nothing changed.
+//! Positive controls make sure the policies do not simply refuse everything.
+
+use metadata_client_tests::{connect, connect_as, fresh_extension};
+use postgres::Client;
+
+/// Tallies attempts; a leak is any attempt that was not refused.
+#[derive(Default)]
+struct Tally {
+    attempts: usize,
+    leaks: Vec<String>,
+}
+
+impl Tally {
+    /// The statement must fail.
+    fn must_fail(&mut self, who: &str, client: &mut Client, sql: &str) {
+        self.attempts += 1;
+        if client.batch_execute(sql).is_ok() {
+            self.leaks.push(format!("{who}: succeeded: {sql}"));
+        }
+    }
+
+    /// The statement must fail, or return a single value that reveals and changes nothing:
+    /// NULL, false, 0 or the empty string.
+    fn must_get_nothing(&mut self, who: &str, client: &mut Client, sql: &str) {
+        self.attempts += 1;
+        let Ok(rows) = client.query(sql, &[]) else {
+            return;
+        };
+        let nothing = match rows.first() {
+            None => true,
+            Some(row) => {
+                let text: Option<String> = row.try_get::<_, Option<String>>(0).ok().flatten();
+                let count: Option<i64> = row.try_get::<_, Option<i64>>(0).ok().flatten();
+                let flag: Option<bool> = row.try_get::<_, Option<bool>>(0).ok().flatten();
+                text.as_deref().is_none_or(str::is_empty)
+                    && count.is_none_or(|c| c == 0)
+                    && flag.is_none_or(|b| !b)
+            }
+        };
+        if !nothing {
+            self.leaks.push(format!("{who}: got something: {sql}"));
+        }
+    }
+}
+
+const ROLES: &str = "
+DO $$
+DECLARE r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['md_alice', 'md_bob', 'md_rita', 'md_adam', 'md_nobody'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I LOGIN', r);
+    END IF;
+  END LOOP;
+END $$;
+GRANT metadata_editor TO md_alice, md_bob;
+GRANT metadata_reader TO md_rita;
+GRANT metadata_admin TO md_adam;
+DROP SCHEMA IF EXISTS evil CASCADE;
+CREATE SCHEMA evil AUTHORIZATION md_bob;
+";
+
+const DATA: &str = "
+SELECT metadata.save('object', 'account', '{\"label\": \"Account\"}', scope => 'system');
+SET metadata.tenant_id = 'acme';
+SELECT metadata.save('object', 'account', '{\"label\": \"ACME SECRET LABEL\"}');
+SELECT metadata.save('object', 'acme_secret', '{\"secret\": \"acme\"}');
+SELECT metadata.save('object', 'acme_secret', '{\"secret\": \"acme v2\"}', state => 'draft');
+SELECT metadata.save('object', 'acme_hidden', '{\"secret\": \"acme hidden\"}');
+SET metadata.user_id = 'alice';
+SELECT metadata.save('object', 'account', '{\"mine\": \"alice\"}', scope => 'user');
+SET metadata.tenant_id = 'globex';
+SET metadata.user_id = 'bob';
+SELECT metadata.save('object', 'globex_item', '{\"secret\": \"globex\"}');
+";
+
+#[test]
+fn every_attack_is_refused() {
+    let mut admin = connect();
+    fresh_extension(&mut admin);
+    admin.batch_execute(ROLES).unwrap();
+    admin.batch_execute(DATA).unwrap();
+    let acme_rows = |admin: &mut Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM metadata.sys_metadata WHERE tenant_id = 'acme'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let acme_before = acme_rows(&mut admin);
+
+    let mut t = Tally::default();
+    let mut bob = connect_as("md_bob", "globex", "bob");
+    let bob_sql_reads = [
+        "SELECT count(*) FROM metadata.sys_metadata WHERE tenant_id = 'acme'",
+        "SELECT count(*) FROM metadata.sys_metadata WHERE owner = 'alice'",
+        "SELECT count(*) FROM metadata.sys_metadata_history WHERE tenant_id = 'acme'",
+        "SELECT string_agg(metadata::text, '') FROM metadata.sys_metadata WHERE metadata::text LIKE '%ACME%'",
+        "SELECT metadata.effective('object', 'acme_secret')::text",
+        "SELECT metadata.effective('object', 'acme_secret', preview => true)::text",
+        "SELECT (metadata.effective('object', 'account') ->> 'label') = 'ACME SECRET LABEL'",
+        "SELECT count(*) FROM metadata.effective_all('object') WHERE name = 'acme_secret'",
+        "SELECT count(*) FROM metadata.explain('object', 'acme_secret')",
+        "SELECT count(*) FROM metadata.explain('object', 'account') WHERE tenant_id = 'acme'",
+        "SELECT count(*) FROM metadata.history('object', 'acme_secret')",
+        "SELECT count(*) FROM metadata.history('object', 'account') WHERE tenant_id = 'acme'",
+        "SELECT metadata.at_version('object', 'acme_secret', 1)::text",
+        "SELECT metadata.diff('object', 'acme_secret', 1, 1)::text",
+        "SELECT count(*) FROM metadata.changes_since(0, 10000) WHERE tenant_id = 'acme'",
+        "SELECT metadata.exists('object', 'acme_secret')",
+        "SELECT (metadata.get('object', 'acme_secret')).metadata::text",
+        "SELECT (metadata.get('object', 'account', 'user', 'alice')).metadata::text",
+        "SELECT (metadata.get('object', 'acme_secret', state => 'draft')).metadata::text",
+        "SELECT metadata.validate('object', (SELECT metadata FROM metadata.sys_metadata WHERE tenant_id = 'acme' LIMIT 1))::text",
+    ];
+    for sql in bob_sql_reads {
+        t.must_get_nothing("bob@globex", &mut bob, sql);
+    }
+    // An error message must not reveal that acme's item exists: the same error as for a
+    // name nobody uses.
+    let msg = |c: &mut Client, sql: &str| c.batch_execute(sql).err().map(|e| e.to_string());
+    let secret = msg(
+        &mut bob,
+        "SELECT metadata.rollback('object', 'acme_secret', 1)",
+    );
+    let nobody = msg(
+        &mut bob,
+        "SELECT metadata.rollback('object', 'no_such_item', 1)",
+    );
+    t.attempts += 1;
+    if secret.map(|m| m.replace("acme_secret", "X"))
+        != nobody.map(|m| m.replace("no_such_item", "X"))
+    {
+        t.leaks
+            .push("bob@globex: rollback errors differ for acme's item".into());
+    }
+    t.attempts += 1;
+    let report: String = bob
+        .query_one(
+            "SELECT metadata.bulk_save('[{\"type\": \"object\", \"name\": \"acme_hidden\", \"metadata\": {}, \
+             \"on_conflict\": \"error\"}]', continue_on_error => true)::text",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    if report.contains("acme") || report.contains("already exists") {
+        t.leaks.push(format!(
+            "bob@globex: bulk_save revealed acme's item: {report}"
+        ));
+    }
+
+    let bob_forgeries = [
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'object', 'forged', '{}')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, scope, owner, metadata) VALUES ('globex', 'object', 'x', 'user', 'alice', '{}')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, scope, owner, metadata) VALUES ('acme', 'object', 'x', 'user', 'bob', '{}')",
+        "INSERT INTO metadata.sys_metadata (type, name, metadata) VALUES ('object', 'global_forged', '{}')",
+        "INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'sys_forged', 'system', '{}')",
+        "UPDATE metadata.sys_metadata SET tenant_id = 'acme' WHERE name = 'globex_item'",
+        "UPDATE metadata.sys_metadata SET owner = 'alice', scope = 'user' WHERE name = 'globex_item'",
+        "SELECT metadata.save('object', 'account', '{\"x\": 1}', scope => 'user', owner => 'alice')",
+        "SELECT metadata.save('object', 'account', '{\"label\": \"pwned\"}', scope => 'system')",
+        "SELECT metadata.save('object', 'account', '{\"label\": \"pwned\"}', strategy => 'replace', scope => 'system')",
+        "SELECT metadata.bulk_save('[{\"type\": \"object\", \"name\": \"account\", \"metadata\": {}, \"scope\": \"system\"}]')",
+        "SELECT metadata.register_type('evil_type', 'ui')",
+        "SELECT metadata.register_type('object', validation_mode => 'off')",
+        "UPDATE metadata.sys_metadata_type SET schema = 'true' WHERE name = 'object'",
+        "DELETE FROM metadata.sys_metadata_type WHERE name = 'view'",
+        "INSERT INTO metadata.sys_metadata_history (item_id, op, type, name, scope, state, strategy, version, metadata, checksum, changed_by) \
+         VALUES (gen_random_uuid(), 'create', 'object', 'x', 'platform', 'active', 'merge', 1, '{}', 'sha256:x', 'bob')",
+        "UPDATE metadata.sys_metadata_history SET note = 'rewritten'",
+        "DELETE FROM metadata.sys_metadata_history",
+        "TRUNCATE metadata.sys_metadata",
+        "TRUNCATE metadata.sys_metadata_history",
+        "SELECT setval('metadata.sys_metadata_change_seq', 1)",
+        "SELECT metadata.sys_metadata_after_write()",
+        "ALTER TABLE metadata.sys_metadata DISABLE ROW LEVEL SECURITY",
+        "DROP POLICY sys_metadata_read ON metadata.sys_metadata",
+    ];
+    for sql in bob_forgeries {
+        t.must_fail("bob@globex", &mut bob, sql);
+    }
+    // Writes aimed at rows bob cannot see touch nothing.
+    for sql in [
+        "WITH u AS (UPDATE metadata.sys_metadata SET metadata = '{}' WHERE tenant_id = 'acme' RETURNING 1) SELECT count(*) FROM u",
+        "WITH u AS (UPDATE metadata.sys_metadata SET metadata = '{}' WHERE tenant_id IS NULL RETURNING 1) SELECT count(*) FROM u",
+        "WITH d AS (DELETE FROM metadata.sys_metadata WHERE tenant_id = 'acme' RETURNING 1) SELECT count(*) FROM d",
+        "WITH d AS (DELETE FROM metadata.sys_metadata WHERE scope = 'system' RETURNING 1) SELECT count(*) FROM d",
+        "SELECT metadata.delete('object', 'acme_secret')",
+        "SELECT (metadata.publish('object', 'acme_secret')).id::text",
+    ] {
+        t.must_get_nothing("bob@globex", &mut bob, sql);
+    }
+
+    // search_path tricks: bob shadows pg_catalog functions and operators in his own schema.
+    bob.batch_execute(
+        "CREATE FUNCTION evil.current_setting(text, boolean) RETURNS text LANGUAGE sql AS $$ SELECT 'acme' $$; \
+         CREATE FUNCTION evil.nullif(text, text) RETURNS text LANGUAGE sql AS $$ SELECT 'acme' $$; \
+         CREATE FUNCTION evil.always(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$; \
+         CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.always); \
+         SET search_path = evil, pg_catalog, public;",
+    )
+    .unwrap();
+    // Everything bob's own queries now return must still be free of acme's data (his own
+    // query text uses his operator; the extension's code and policies must not).
+    for sql in [
+        "SELECT coalesce(metadata.effective('object', 'acme_secret')::text, '')",
+        "SELECT coalesce(metadata.effective('object', 'account')::text, '')",
+        "SELECT coalesce(metadata.current_tenant(), '')",
+        "SELECT coalesce(string_agg(coalesce(tenant_id, '-') || metadata::text, ','), '') FROM metadata.sys_metadata",
+        "SELECT coalesce(string_agg(doc::text, ','), '') FROM metadata.effective_all('object')",
+        "SELECT coalesce(string_agg(coalesce(tenant_id, '-'), ','), '') FROM metadata.changes_since(0, 10000)",
+        "SELECT coalesce(string_agg(coalesce(tenant_id, '-') || metadata::text, ','), '') FROM metadata.history('object', 'account')",
+        "SELECT coalesce(string_agg(coalesce(tenant_id, '-'), ','), '') FROM metadata.explain('object', 'account')",
+    ] {
+        t.attempts += 1;
+        match bob.query_one(sql, &[]) {
+            Ok(row) => {
+                let text: String = row.get(0);
+                if text.to_lowercase().contains("acme") {
+                    t.leaks.push(format!("bob@globex with search_path evil: {sql} -> {text}"));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    for sql in [
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'object', 'forged2', '{}')",
+        "SELECT metadata.save('object', 'account', '{\"label\": \"pwned\"}', scope => 'system')",
+        "SELECT metadata.save('object', 'account', '{\"x\": 1}', scope => 'user', owner => 'alice')",
+    ] {
+        t.must_fail("bob@globex with search_path evil", &mut bob, sql);
+    }
+
+    // SQL metacharacters in every text argument of save (as alice, an editor of acme).
+    let mut alice = connect_as("md_alice", "acme", "alice");
+    let evil = "x'; DROP TABLE metadata.sys_metadata; --";
+    for position in 0..9 {
+        let mut args = vec![
+            "object".to_owned(),
+            "mc_item".to_owned(),
+            "platform".to_owned(),
+            "merge".to_owned(),
+            "active".to_owned(),
+            "default".to_owned(),
+            "update".to_owned(),
+            "database".to_owned(),
+            "platform".to_owned(),
+        ];
+        args[position] = evil.to_owned();
+        t.attempts += 1;
+        let result = alice.query_one(
+            "SELECT (metadata.save($1, $2, '{}', scope => $3, strategy => $4, state => $5, \
+                     namespace => $6, on_conflict => $7, source => $8, managed_by => $9)).version",
+            &[
+                &args[0], &args[1], &args[2], &args[3], &args[4], &args[5], &args[6], &args[7],
+                &args[8],
+            ],
+        );
+        if result.is_ok() {
+            t.leaks.push(format!(
+                "alice: metacharacters accepted in argument {}",
+                position + 1
+            ));
+        }
+    }
+    for sql in [
+        "SELECT metadata.effective($q$x' OR '1'='1$q$, 'account')::text",
+        "SELECT metadata.effective('object', $q$x' OR '1'='1$q$)::text",
+        "SELECT count(*) FROM metadata.history('object', $q$account' OR '1'='1$q$)",
+        "SELECT metadata.exists('object', $q$x'; DROP TABLE metadata.sys_metadata; --$q$)",
+    ] {
+        t.must_get_nothing("alice@acme", &mut alice, sql);
+    }
+
+    // A reader reads but writes nothing; a role without a metadata role gets nothing.
+    let mut rita = connect_as("md_rita", "acme", "rita");
+    for sql in [
+        "SELECT metadata.save('object', 'acme_secret', '{\"by\": \"rita\"}')",
+        "SELECT metadata.delete('object', 'acme_secret')",
+        "SELECT metadata.publish('object', 'acme_secret')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'object', 'r', '{}')",
+        "UPDATE metadata.sys_metadata SET metadata = '{}' WHERE tenant_id = 'acme'",
+        "DELETE FROM metadata.sys_metadata WHERE tenant_id = 'acme'",
+    ] {
+        t.must_fail("rita@acme (reader)", &mut rita, sql);
+    }
+    let mut nobody = connect_as("md_nobody", "acme", "nobody");
+    for sql in [
+        "SELECT metadata.effective('object', 'account')",
+        "SELECT count(*) FROM metadata.sys_metadata",
+        "SELECT count(*) FROM metadata.sys_metadata_history",
+        "SELECT metadata.checksum('{}')",
+        "SELECT * FROM metadata.changes_since(0)",
+    ] {
+        t.must_fail("nobody@acme (no metadata role)", &mut nobody, sql);
+    }
+
+    // Nothing of acme's changed, and the positive controls work.
+    assert_eq!(
+        acme_rows(&mut admin),
+        acme_before,
+        "acme's rows are untouched"
+    );
+    let secret: String = admin
+        .query_one(
+            "SELECT metadata::text FROM metadata.sys_metadata WHERE tenant_id = 'acme' AND name = 'acme_secret' AND state = 'active'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(secret, "{\"secret\": \"acme\"}");
+    let label: Option<String> = rita
+        .query_one(
+            "SELECT metadata.effective('object', 'account') ->> 'label'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        label.as_deref(),
+        Some("ACME SECRET LABEL"),
+        "a reader reads its tenant"
+    );
+    alice
+        .batch_execute(
+            "SELECT metadata.save('object', 'acme_new', '{}'); \
+             SELECT metadata.save('object', 'account', '{\"mine\": 2}', scope => 'user');",
+        )
+        .expect("an editor writes its tenant's platform rows and its own user rows");
+    let mut adam = connect_as("md_adam", "", "adam");
+    adam.batch_execute(
+        "SELECT metadata.save('object', 'account', '{\"label\": \"Account 2\"}', scope => 'system'); \
+         SELECT metadata.register_type('gadget', 'ui');",
+    )
+    .expect("an admin writes system rows and types");
+
+    println!(
+        "attacks: {} attempted, {} refused, {} leaks",
+        t.attempts,
+        t.attempts - t.leaks.len(),
+        t.leaks.len()
+    );
+    assert!(t.leaks.is_empty(), "leaks:\n{}", t.leaks.join("\n"));
+}
