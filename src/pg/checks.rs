@@ -12,7 +12,7 @@ use crate::core::layers::{rank_of, Scope};
 use crate::core::pointer::select;
 use crate::core::resolve::{fold, LayerSource, Planned, ResolveError, Resolver};
 use crate::core::schema::{errors, SchemaError};
-use crate::pg::errors::{raise, raise_resolve};
+use crate::pg::errors::{parse_scope, raise, raise_resolve};
 use crate::pg::jsonb::JsonbBytes;
 use crate::pg::source::{read_document, Audience, SpiSource};
 use crate::pg::types::{type_info, validator, TypeInfo};
@@ -89,13 +89,7 @@ pub(crate) fn check_write(
     draft: bool,
 ) {
     let info = type_info(type_name);
-    let scope = Scope::parse(scope).unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown scope \"{scope}\""),
-            None,
-        )
-    });
+    let scope = parse_scope(scope);
     let audience = Audience {
         tenant: tenant.map(str::to_owned),
         user: owner.map(str::to_owned),

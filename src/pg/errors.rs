@@ -1,6 +1,7 @@
 //! Raising Postgres errors with a SQLSTATE, message, detail and hint (DESIGN §1).
 
 use crate::core::document::DocumentError;
+use crate::core::layers::Scope;
 use crate::core::resolve::ResolveError;
 use crate::pg::source::SourceError;
 use pgrx::pg_sys::panic::ErrorReport;
@@ -14,6 +15,28 @@ pub fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>) -> !
     }
     report.report(PgLogLevel::ERROR);
     unreachable!("ERROR does not return")
+}
+
+/// `value`, or ERROR 22004 null_value_not_allowed naming `what` when it is NULL.
+pub fn required<'a>(value: Option<&'a str>, what: &str) -> &'a str {
+    value.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("{what} must not be NULL"),
+            None,
+        )
+    })
+}
+
+/// The scope spelled `text`, or ERROR 22023 invalid_parameter_value.
+pub fn parse_scope(text: &str) -> Scope {
+    Scope::parse(text).unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown scope \"{text}\""),
+            None,
+        )
+    })
 }
 
 /// The SQLSTATE of a document problem: 54000 program_limit_exceeded (size),

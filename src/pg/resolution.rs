@@ -6,15 +6,14 @@
 //! a per-backend memo keyed by the plan's checksums, and folded (RFC 7396) on a miss.
 
 use crate::core::canonical::checksum;
-use crate::core::layers::{rank_of, Scope};
+use crate::core::layers::rank_of;
 use crate::core::memo::Memo;
 use crate::core::resolve::{fold, Planned, ResolveError, Resolver};
 use crate::pg::context::{current_tenant, current_user, setting};
-use crate::pg::errors::{raise, raise_resolve};
+use crate::pg::errors::{parse_scope, raise_resolve, required};
 use crate::pg::jsonb::JsonbBytes;
 use crate::pg::source::{read_document, Audience, SourceError, SpiSource};
 use pgrx::prelude::*;
-use pgrx::PgSqlErrorCode;
 use std::cell::RefCell;
 
 /// Bytes of effective documents a backend keeps (16 MiB).
@@ -22,16 +21,6 @@ const MEMO_BUDGET: usize = 16 * 1024 * 1024;
 
 thread_local! {
     static MEMO: RefCell<Memo<JsonbBytes>> = RefCell::new(Memo::new(MEMO_BUDGET));
-}
-
-fn required<'a>(value: Option<&'a str>, what: &str) -> &'a str {
-    value.unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            format!("{what} must not be NULL"),
-            None,
-        )
-    })
 }
 
 fn caller(preview: Option<bool>) -> Audience {
@@ -104,13 +93,7 @@ pub(crate) fn below_checksum(
     let type_name = required(type_name, "type");
     let name = required(name, "name");
     let scope_text = required(scope, "scope");
-    let scope = Scope::parse(scope_text).unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown scope \"{scope_text}\""),
-            None,
-        )
-    });
+    let scope = parse_scope(scope_text);
     let audience = Audience {
         tenant: tenant.map(str::to_owned),
         user: owner.map(str::to_owned),

@@ -85,15 +85,13 @@ fn fetch(
     let text = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
     PLANS.with(|plans| {
         let mut plans = plans.borrow_mut();
-        if !plans.contains_key(&key) {
+        let plan = plans.entry(key).or_insert_with(|| {
             let argc = if name.is_some() { 4 } else { 3 };
-            let plan = client
+            client
                 .prepare(layer_query(key.0, key.1).as_str(), &vec![text; argc])
                 .expect("preparing the layer query")
-                .keep();
-            plans.insert(key, plan);
-        }
-        let plan = &plans[&key];
+                .keep()
+        });
         let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
             type_name.into(),
             audience.tenant.as_deref().into(),
@@ -103,7 +101,7 @@ fn fetch(
             args.push(name.into());
         }
         let mut table = client
-            .select(plan, None, &args)
+            .select(&*plan, None, &args)
             .expect("running the layer query");
         let mut rows: Rows = HashMap::new();
         while table.next().is_some() {
@@ -192,7 +190,7 @@ impl SpiSource {
     /// Reads every row of the type for the audience in one query; returns the item names
     /// in name order.
     pub fn prefetch_all(&mut self) -> Result<Vec<String>, SourceError> {
-        let rows = Spi::connect(|client| fetch(&client, &self.type_name, &self.audience, None))?;
+        let rows = Spi::connect(|client| fetch(client, &self.type_name, &self.audience, None))?;
         let mut names: Vec<String> = rows.keys().cloned().collect();
         names.sort();
         self.prefetched = Some(rows);
@@ -208,7 +206,7 @@ impl LayerSource for SpiSource {
         let rows = match &mut self.prefetched {
             Some(all) => all.remove(name).unwrap_or_default(),
             None => {
-                Spi::connect(|client| fetch(&client, &self.type_name, &self.audience, Some(name)))?
+                Spi::connect(|client| fetch(client, &self.type_name, &self.audience, Some(name)))?
                     .remove(name)
                     .unwrap_or_default()
             }

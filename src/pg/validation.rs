@@ -4,21 +4,11 @@
 use crate::core::builtin::builtin_types;
 use crate::core::document::parse_value;
 use crate::core::schema::{compile, errors, SchemaError};
-use crate::pg::errors::{raise, raise_document};
+use crate::pg::errors::{raise, raise_document, required};
 use crate::pg::types::{registered_schemas, type_info, validator};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
-
-fn required<'a>(value: Option<&'a str>, what: &str) -> &'a str {
-    value.unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            format!("{what} must not be NULL"),
-            None,
-        )
-    })
-}
 
 /// The schema errors of `doc` against the schema of `type_name` (empty: valid, or the
 /// type has no schema). Errors: 42704 unknown type, 54000/54001 document limits.
