@@ -8,7 +8,7 @@
 # item counts, effective documents per context, explain, a stale overlay after a package
 # upgrade, a draft with preview and publish, JSON Schema validation (invalid documents of
 # the bundle, a refused overlay, a locked path), history, diff, rollback and the change
-# feed, and bad input rejected with its SQLSTATE.
+# feed, tenant isolation by row level security, and bad input rejected with its SQLSTATE.
 #
 # Overlays: examples/crm/overlays.json for the default bundle; for any other bundle they
 # are generated in SQL from the bundle itself. METADATA_DEMO_OVERLAYS=FILE overrides both
@@ -605,6 +605,33 @@ FROM demo.try(format('SELECT metadata.save(%L, %L, %L)', 'object', :'obj',
 SELECT name, locked_paths FROM metadata.register_type('object', locked_paths => '{/name}');
 SELECT r.code AS sqlstate, r.message
 FROM demo.try(format('SELECT metadata.save(%L, %L, %L)', 'object', :'obj', '{"name": "renamed"}')) AS r;
+SQL
+
+echo
+echo "== tenant isolation: row level security, enforced by the database for an application role"
+q "${vars[@]}" <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_app') THEN
+    CREATE ROLE demo_app NOLOGIN IN ROLE metadata_editor;
+  END IF;
+END $$;
+GRANT USAGE ON SCHEMA demo TO demo_app;
+SET ROLE demo_app;
+SET metadata.tenant_id = 'globex';
+\echo '-- as demo_app (metadata_editor) for tenant globex: acme''s rows are invisible, forged writes refused'
+SELECT (SELECT count(*) FROM metadata.sys_metadata WHERE tenant_id = 'acme') AS "acme rows visible",
+       (SELECT count(*) FROM metadata.sys_metadata_history WHERE tenant_id = 'acme') AS "acme history visible",
+       metadata.effective('object', :'obj') ->> 'label' AS "globex sees";
+SELECT r.code AS sqlstate, r.message, t.stmt AS "statement"
+FROM (VALUES
+  (1, $$INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'object', 'forged', '{}')$$),
+  (2, $$SELECT metadata.save('object', 'account', '{"label": "pwned"}', scope => 'system')$$)
+) AS t(n, stmt)
+CROSS JOIN LATERAL demo.try(t.stmt) AS r
+ORDER BY t.n;
+WITH u AS (UPDATE metadata.sys_metadata SET metadata = '{}' WHERE tenant_id = 'acme' RETURNING 1)
+SELECT count(*) AS "acme rows an UPDATE by globex reaches" FROM u;
+RESET ROLE;
 SQL
 
 echo

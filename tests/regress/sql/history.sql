@@ -92,3 +92,13 @@ SET metadata.user_id = 'u1';
 SELECT seq - :last_seq AS seq_after, tenant_id, scope, owner, version FROM metadata.changes_since(:last_seq + 2);
 RESET metadata.tenant_id;
 RESET metadata.user_id;
+
+-- The largest possible event (names of 128 characters, the longest tenant and owner) stays
+-- far under NOTIFY's 8000-byte limit.
+SELECT set_config('metadata.tenant_id', repeat('t', 128), false) IS NOT NULL AS tenant_set,
+       set_config('metadata.user_id', repeat('u', 128), false) IS NOT NULL AS user_set;
+SELECT version FROM metadata.save('object', repeat('n', 128), '{}', scope => 'user');
+SELECT octet_length(metadata._change_event(h)::text) AS payload_bytes
+FROM metadata.sys_metadata_history h WHERE h.name = repeat('n', 128);
+RESET metadata.tenant_id;
+RESET metadata.user_id;

@@ -83,6 +83,12 @@ SELECT jsonb_pretty(metadata.bulk_save('[
 SELECT regress.fails($$SELECT metadata.bulk_save('[{"type": "gadget", "name": "g4", "metadata": {"name": "g4", "size": 1}},
                                                  {"type": "gadget", "name": "g5", "metadata": {"name": "g5"}}]')$$);
 SELECT name FROM metadata.sys_metadata WHERE type = 'gadget' ORDER BY name, tenant_id NULLS FIRST;
+-- bulk_save under lenient (saved, with a WARNING) and off (saved, silently).
+SELECT name FROM metadata.register_type('gadget', validation_mode => 'lenient');
+SELECT metadata.bulk_save('[{"type": "gadget", "name": "g6", "metadata": {"name": "g6", "size": "big"}}]') -> 'succeeded' AS succeeded;
+SELECT name FROM metadata.register_type('gadget', validation_mode => 'off');
+SELECT metadata.bulk_save('[{"type": "gadget", "name": "g7", "metadata": {"name": "g7"}}]') -> 'succeeded' AS succeeded;
+SELECT name FROM metadata.register_type('gadget', validation_mode => 'strict');
 RESET metadata.tenant_id;
 
 -- Locked paths: overlays may not change them; the base may.
