@@ -7,8 +7,10 @@ LANGUAGE sql STABLE PARALLEL RESTRICTED
 RETURN metadata._effective(type, name, preview);
 COMMENT ON FUNCTION metadata.effective(text, text, boolean) IS
   'Effective document of (type, name) for the caller (metadata.tenant_id, metadata.user_id): '
-  'system global, platform global, platform of the tenant, user of the tenant for the user, '
-  'RFC 7396 merge or replace, from the extends parent when set. NULL when the item does not '
+  'system global, platform global, platform of the tenant, user of the tenant for the user; '
+  'the lowest layer applied is taken as stored, each further merge layer is an RFC 7396 merge '
+  'patch, a replace layer discards what is below; starts from the extends parent when set. '
+  'NULL when the item does not '
   'exist. preview => true uses draft rows. Errors: 22004 NULL type/name, 42P19 extends cycle, '
   '23503 missing extends parent, 54001 chain over 32.';
 

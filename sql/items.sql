@@ -39,6 +39,7 @@ DECLARE
     v_package_id text;
     v_package_version text;
     v_base text;
+    attempts integer := 0;
 BEGIN
     PERFORM metadata._require_type(save.type);
     PERFORM metadata._require_name(save.name, 'name');
@@ -114,7 +115,14 @@ BEGIN
             ON CONFLICT DO NOTHING
             RETURNING * INTO new_row;
             IF new_row.id IS NULL THEN
-                CONTINUE;  -- a concurrent save created the layer first: update it instead
+                -- A concurrent save created the layer first: update it instead (once; the
+                -- same conflict again would be a row this transaction cannot see).
+                attempts := attempts + 1;
+                IF attempts > 1 THEN
+                    RAISE EXCEPTION 'concurrent creation of %', what
+                        USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
+                END IF;
+                CONTINUE;
             END IF;
         ELSE
             IF live AND cur.checksum = new_checksum AND cur.state = save.state
