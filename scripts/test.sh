@@ -59,7 +59,7 @@ PG_REGRESS_DIR=/usr/lib/postgresql/15/lib/pgxs/src/test/regress
 
 sql_tests() {
   "$PG_REGRESS_DIR/pg_regress" --version >/dev/null
-  PG_BIN=$PG_BIN regress regress tests/regress setup documents triggers save effective bad_input types history
+  PG_BIN=$PG_BIN regress regress tests/regress setup documents triggers save effective bad_input types history security
 }
 
 dump_tests() {
