@@ -3,7 +3,8 @@
 #   1. unit tests of the pure core (plain `cargo test`),
 #   2. #[pg_test] tests inside a Postgres backend (`cargo pgrx test`, as the postgres user),
 #   3. SQL regression tests (pg_regress) against the installed extension on a throwaway
-#      cluster, a pg_dump/pg_restore round trip, concurrent writers, client tests over real
+#      cluster, a pg_dump/pg_restore round trip, ALTER EXTENSION UPDATE from every frozen
+#      release (tests/upgrade), concurrent writers, client tests over real
 #      connections (tests/client), and, when METADATA_CORPUS points at
 #      shared/corpus, the corpus tests.
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
@@ -66,6 +67,11 @@ dump_tests() {
   bash tests/dump/dump_restore.sh
 }
 
+# ALTER EXTENSION metadata UPDATE from every frozen release, on real data (tests/upgrade).
+upgrade_tests() {
+  bash tests/upgrade/upgrade.sh
+}
+
 concurrency_tests() {
   bash tests/concurrency/no_lost_update.sh
 }
@@ -90,6 +96,7 @@ install_extension
 cluster_start "$WORK/cluster" "$PORT"
 run_suite "SQL regression tests (pg_regress)" sql_tests
 run_suite "pg_dump/pg_restore round trip" dump_tests
+run_suite "upgrade from every release (ALTER EXTENSION UPDATE)" upgrade_tests
 run_suite "concurrent writers (pgbench)" concurrency_tests
 run_suite "client tests (cargo test, tests/client)" client_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
