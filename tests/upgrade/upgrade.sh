@@ -14,7 +14,7 @@
 #      mode in which pg_dump writes out an extension's member objects), normalised as
 #      described at normalise_dump;
 #   5. new writes get history, feed positions and a notification as on a fresh install;
-#   6. the SQL regression suite runs against a copy of the updated database.
+#   6. the SQL regression suite (tests/regress) runs against a copy of the updated database.
 # Needs a running cluster (PGHOST, PGPORT, PGUSER) with every version installed
 # (scripts/lib.sh install_extension).
 set -euo pipefail
@@ -111,6 +111,16 @@ SQL
     failed=1
   else
     echo "upgrade: a write after the update got its history row, the next feed position and a notification"
+  fi
+
+  # The regression suite's assertions, against a copy of the updated database.
+  "$PG_BIN/createdb" -T "$OLD" metadata_upgrade_regress
+  if bash tests/regress/run.sh metadata_upgrade_regress tests/regress "$work/regress" \
+      --use-existing --schedule=tests/regress/schedule > "$work/regress.out"; then
+    echo "upgrade: the SQL regression suite passes on the updated database ($(grep -c '^ok\|^test .* ok' "$work/regress.out") tests)"
+  else
+    cat "$work/regress.out" >&2
+    failed=1
   fi
 done
 [ "$failed" = 0 ]

@@ -1,7 +1,6 @@
 -- Canonical JSON, checksums and RFC 7396 merge (DESIGN §2, RFC 7396).
 \set SHOW_CONTEXT never
-DROP EXTENSION IF EXISTS metadata CASCADE;
-CREATE EXTENSION metadata;
+CALL regress.reset();
 
 -- Keys sorted by code point, no whitespace, numbers exactly as stored.
 SELECT metadata.canonical('{"b": 1, "a": {"z": [3, {"y": null, "x": true}]}, "é": 1.50, "Z": "q\"t"}');

@@ -1,7 +1,6 @@
 -- Effective resolution (DESIGN §3): layers, tenants, users, replace, extends, drafts, staleness.
 \set SHOW_CONTEXT never
-DROP EXTENSION IF EXISTS metadata CASCADE;
-CREATE EXTENSION metadata;
+CALL regress.reset();
 -- Layers, not schemas, are tested here: no validation for the types used.
 SELECT name, validation_mode FROM metadata.register_type('object', validation_mode => 'off')
 UNION ALL SELECT name, validation_mode FROM metadata.register_type('view', validation_mode => 'off');

@@ -1,7 +1,6 @@
 -- History, rollback, diff and the change feed (DESIGN §4 "History", "Change events").
 \set SHOW_CONTEXT never
-DROP EXTENSION IF EXISTS metadata CASCADE;
-CREATE EXTENSION metadata;
+CALL regress.reset();
 SELECT name, validation_mode FROM metadata.register_type('object', validation_mode => 'off');
 
 -- Every write is recorded with its operation, version, checksums, author and note.

@@ -1,8 +1,7 @@
 -- Roles, privileges and row level security (DESIGN §5), with SET ROLE. The attack suite
 -- over real logins is tests/client/tests/attacks.rs.
 \set SHOW_CONTEXT never
-DROP EXTENSION IF EXISTS metadata CASCADE;
-CREATE EXTENSION metadata;
+CALL regress.reset();
 SET client_min_messages = warning;  -- roles outlive the database: no notice on a re-run
 GRANT metadata_reader TO regress_reader;
 GRANT metadata_editor TO regress_editor;

@@ -1,9 +1,32 @@
 -- Helpers the other regression tests share (they run after this one, in the same database).
+-- The suite runs against a fresh installation or against an existing one (an updated
+-- database, tests/upgrade/upgrade.sh): the extension is created only if missing, and each
+-- test starts from regress.reset().
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS metadata;
+RESET client_min_messages;
 CREATE SCHEMA regress;
 -- Runs sql and returns 'SQLSTATE: message' of the error it raises, or 'no error'.
 CREATE FUNCTION regress.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+-- Empties the extension's tables as a superuser (bypassing the triggers that keep history
+-- append-only), restores the built-in types, and restarts the history's identity and the
+-- feed, so that each test sees what a fresh CREATE EXTENSION gives.
+CREATE PROCEDURE regress.reset() LANGUAGE plpgsql AS $$
+BEGIN
+  SET LOCAL session_replication_role = replica;
+  DELETE FROM metadata.sys_metadata_history;
+  DELETE FROM metadata.sys_metadata;
+  DELETE FROM metadata.sys_metadata_type;
+  SET LOCAL session_replication_role = origin;
+  INSERT INTO metadata.sys_metadata_type
+      (name, domain, schema, reference_paths, locked_paths, check_references, builtin)
+  SELECT b.name, b.domain, b.schema, b.reference_paths, b.locked_paths, false, true
+  FROM metadata._builtin_types() AS b;
+  ALTER TABLE metadata.sys_metadata_history ALTER COLUMN id RESTART;
+  ALTER SEQUENCE metadata.sys_metadata_change_seq RESTART;
+END $$;
 GRANT USAGE ON SCHEMA regress TO PUBLIC;
 -- Login-less roles for the security test (roles are cluster-wide: create them once).
 DO $$

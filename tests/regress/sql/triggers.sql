@@ -1,7 +1,6 @@
 -- The write trigger keeps version, checksum and audit columns true for plain SQL too.
 \set SHOW_CONTEXT never
-DROP EXTENSION IF EXISTS metadata CASCADE;
-CREATE EXTENSION metadata;
+CALL regress.reset();
 
 SET metadata.user_id = 'alice';
 INSERT INTO metadata.sys_metadata (type, name, scope, metadata)

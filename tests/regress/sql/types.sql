@@ -2,8 +2,7 @@
 -- validation modes on save and bulk_save, locked paths, overlay rules, references, and a
 -- schema change seen by another session.
 \set SHOW_CONTEXT never
-DROP EXTENSION IF EXISTS metadata CASCADE;
-CREATE EXTENSION metadata;
+CALL regress.reset();
 
 -- Built-in registrations: 42 types, each with a schema; strict; references recorded.
 SELECT domain, count(*) AS types, count(schema) AS with_schema, bool_and(validation_mode = 'strict') AS strict
