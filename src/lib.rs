@@ -14,27 +14,36 @@ pgrx::extension_sql_file!(
     "../sql/documents.sql",
     name = "documents",
     requires = [
-        pg::documents::checksum_of,
-        pg::documents::canonical,
-        pg::documents::merge_patch_of
+        pg::documents::_checksum,
+        pg::documents::_canonical,
+        pg::documents::_merge_patch
     ]
 );
 pgrx::extension_sql_file!(
     "../sql/effective.sql",
     name = "effective",
     requires = [
-        pg::resolution::effective,
-        pg::resolution::effective_all,
-        pg::resolution::explain
+        pg::resolution::_effective,
+        pg::resolution::_effective_all,
+        pg::resolution::_explain
     ]
 );
 pgrx::extension_sql_file!("../sql/checks.sql", name = "checks", requires = ["schema"]);
-pgrx::extension_sql_file!("../sql/items.sql", name = "items", requires = ["checks"]);
+pgrx::extension_sql_file!(
+    "../sql/items.sql",
+    name = "items",
+    requires = [
+        "checks",
+        pg::documents::_document_checksum,
+        pg::resolution::_below_checksum,
+        pg::checks::_check_write
+    ]
+);
 pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", requires = ["items"]);
 pgrx::extension_sql_file!(
     "../sql/history.sql",
     name = "history",
-    requires = ["items", pg::documents::diff_of]
+    requires = ["items", pg::documents::_diff]
 );
 pgrx::extension_sql_file!(
     "../sql/types.sql",
@@ -42,10 +51,10 @@ pgrx::extension_sql_file!(
     requires = [
         "history",
         "bulk",
-        pg::validation::validate,
-        pg::validation::is_valid,
-        pg::validation::check_schema,
-        pg::validation::builtin
+        pg::validation::_validate,
+        pg::validation::_is_valid,
+        pg::validation::_check_schema,
+        pg::validation::_builtin_types
     ]
 );
 pgrx::extension_sql_file!("../sql/security.sql", name = "security", finalize);

@@ -78,8 +78,8 @@ fn enforce_schema(info: &TypeInfo, subject: &str, doc: &Value) {
 /// resolution, 0A000 overlay or runtime creation not allowed by the type, 23514 locked path
 /// changed or (strict) schema not satisfied.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(volatile, parallel_unsafe, name = "_check_write")]
-pub(crate) fn check_write(
+#[pg_extern(volatile, parallel_unsafe)]
+pub(crate) fn _check_write(
     type_name: &str,
     name: &str,
     scope: &str,
@@ -157,8 +157,8 @@ pub(crate) fn check_write(
 /// `check_references`, every string
 /// at a reference path of the effective document of (`type`, `name`) for the row's audience
 /// names an existing item of the target type. Errors: 23503 foreign_key_violation.
-#[pg_extern(volatile, parallel_unsafe, name = "_check_references")]
-pub(crate) fn check_references(
+#[pg_extern(volatile, parallel_unsafe)]
+pub(crate) fn _check_references(
     type_name: &str,
     name: &str,
     tenant: Option<&str>,

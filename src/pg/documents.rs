@@ -11,27 +11,27 @@ use pgrx::JsonB;
 
 /// `sha256:<hex>` of the canonical JSON of any JSON value (text of a jsonb).
 /// Errors: 54000 (over 4 MiB), 54001 (nested over 100 levels).
-#[pg_extern(immutable, parallel_safe, strict, name = "_checksum")]
-pub(crate) fn checksum_of(doc: &str) -> String {
+#[pg_extern(immutable, parallel_safe, strict)]
+pub(crate) fn _checksum(doc: &str) -> String {
     checksum(&parse_value(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
 /// Checksum of a metadata document, which must be a JSON object (used by the write
 /// trigger). Errors: 22023 (not an object), 54000, 54001.
-#[pg_extern(immutable, parallel_safe, strict, name = "_document_checksum")]
-pub(crate) fn document_checksum(doc: &str) -> String {
+#[pg_extern(immutable, parallel_safe, strict)]
+pub(crate) fn _document_checksum(doc: &str) -> String {
     checksum(&parse_document(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
 /// Canonical JSON text (keys sorted, no whitespace) of any JSON value.
-#[pg_extern(immutable, parallel_safe, strict, name = "_canonical")]
-pub(crate) fn canonical(doc: &str) -> String {
+#[pg_extern(immutable, parallel_safe, strict)]
+pub(crate) fn _canonical(doc: &str) -> String {
     canonical_json(&parse_value(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
 /// RFC 7396 JSON Merge Patch of `patch` onto `target` (both texts of jsonb).
-#[pg_extern(immutable, parallel_safe, strict, name = "_merge_patch")]
-pub(crate) fn merge_patch_of(target: &str, patch: &str) -> JsonB {
+#[pg_extern(immutable, parallel_safe, strict)]
+pub(crate) fn _merge_patch(target: &str, patch: &str) -> JsonB {
     let mut target = parse_value(target).unwrap_or_else(|e| raise_document(e));
     let patch = parse_value(patch).unwrap_or_else(|e| raise_document(e));
     merge_patch(&mut target, &patch);
@@ -39,8 +39,8 @@ pub(crate) fn merge_patch_of(target: &str, patch: &str) -> JsonB {
 }
 
 /// RFC 6902 JSON Patch turning `a` into `b` (texts of jsonb), with the `json-patch` crate.
-#[pg_extern(immutable, parallel_safe, strict, name = "_diff")]
-pub(crate) fn diff_of(a: &str, b: &str) -> JsonB {
+#[pg_extern(immutable, parallel_safe, strict)]
+pub(crate) fn _diff(a: &str, b: &str) -> JsonB {
     let a = parse_value(a).unwrap_or_else(|e| raise_document(e));
     let b = parse_value(b).unwrap_or_else(|e| raise_document(e));
     JsonB(serde_json::to_value(json_patch::diff(&a, &b)).expect("a JSON Patch serialises"))

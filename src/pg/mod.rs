@@ -7,6 +7,7 @@ mod context;
 pub(crate) mod documents;
 mod errors;
 mod jsonb;
+mod legacy;
 pub(crate) mod resolution;
 mod source;
 mod types;

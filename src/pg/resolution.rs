@@ -67,8 +67,8 @@ fn resolve_one(type_name: &str, name: &str, audience: Audience) -> Option<JsonbB
 
 /// Effective document of (`type`, `name`) for the caller's tenant and user; NULL when the
 /// item has no visible layer. Errors: 22004 (NULL type or name), 42P19, 23503, 54001.
-#[pg_extern(stable, parallel_restricted, name = "_effective")]
-pub(crate) fn effective(
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _effective(
     type_name: Option<&str>,
     name: Option<&str>,
     preview: Option<bool>,
@@ -81,8 +81,8 @@ pub(crate) fn effective(
 /// Checksum of the document below a layer at (`scope`, `tenant`, `owner`) whose own
 /// `extends` is `extends`, as its author sees it; NULL when nothing is below. Used by
 /// `save` for `base_checksum`. Errors: 22004, 22023 (unknown scope).
-#[pg_extern(stable, parallel_restricted, name = "_below_checksum")]
-pub(crate) fn below_checksum(
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _below_checksum(
     type_name: Option<&str>,
     name: Option<&str>,
     scope: Option<&str>,
@@ -110,8 +110,8 @@ pub(crate) fn below_checksum(
 
 /// `(name, doc)` of every item of `type` visible to the caller, in name order, resolved
 /// from one read of the table. Errors: as `_effective`.
-#[pg_extern(stable, parallel_restricted, name = "_effective_all")]
-pub(crate) fn effective_all(
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _effective_all(
     type_name: Option<&str>,
     preview: Option<bool>,
 ) -> TableIterator<'static, (name!(name, String), name!(doc, JsonbBytes))> {
@@ -137,8 +137,8 @@ pub(crate) fn effective_all(
 
 /// One row per layer applied to build the effective document, bottom first (ancestors'
 /// layers before the item's), with staleness. Errors: as `_effective`.
-#[pg_extern(stable, parallel_restricted, name = "_explain")]
-pub(crate) fn explain(
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _explain(
     type_name: Option<&str>,
     name: Option<&str>,
     preview: Option<bool>,

@@ -26,8 +26,8 @@ fn parse(doc: Option<&str>) -> Value {
 
 /// `[{instance_path, schema_path, keyword, message}]` of `doc` (text of a jsonb) against the
 /// schema of `type`; `[]` when valid. Errors: 22004, 42704, 54000, 54001.
-#[pg_extern(stable, parallel_restricted, name = "_validate")]
-pub(crate) fn validate(type_name: Option<&str>, doc: Option<&str>) -> JsonB {
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _validate(type_name: Option<&str>, doc: Option<&str>) -> JsonB {
     let type_name = required(type_name, "type");
     let doc = parse(doc);
     JsonB(Value::Array(
@@ -39,8 +39,8 @@ pub(crate) fn validate(type_name: Option<&str>, doc: Option<&str>) -> JsonB {
 }
 
 /// Whether `doc` satisfies the schema of `type`. Errors: as `_validate`.
-#[pg_extern(stable, parallel_restricted, name = "_is_valid")]
-pub(crate) fn is_valid(type_name: Option<&str>, doc: Option<&str>) -> bool {
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _is_valid(type_name: Option<&str>, doc: Option<&str>) -> bool {
     let type_name = required(type_name, "type");
     let doc = parse(doc);
     let info = type_info(type_name);
@@ -50,8 +50,8 @@ pub(crate) fn is_valid(type_name: Option<&str>, doc: Option<&str>) -> bool {
 /// Raises 22023 with the reason when `schema` (text of a jsonb) is not a usable JSON Schema
 /// for type `type_name`: invalid for its draft, or referring to anything but the schemas of
 /// registered types (no network or file access).
-#[pg_extern(stable, parallel_restricted, name = "_check_schema")]
-pub(crate) fn check_schema(type_name: Option<&str>, schema: Option<&str>) {
+#[pg_extern(stable, parallel_restricted)]
+pub(crate) fn _check_schema(type_name: Option<&str>, schema: Option<&str>) {
     let type_name = required(type_name, "type");
     let schema = parse_value(required(schema, "schema")).unwrap_or_else(|e| raise_document(e));
     let (registered, _) = registered_schemas(type_name);
@@ -65,8 +65,8 @@ pub(crate) fn check_schema(type_name: Option<&str>, schema: Option<&str>) {
 }
 
 /// The built-in type registrations shipped with the extension (`src/schemas/`).
-#[pg_extern(immutable, parallel_safe, name = "_builtin_types")]
-pub(crate) fn builtin() -> TableIterator<
+#[pg_extern(immutable, parallel_safe)]
+pub(crate) fn _builtin_types() -> TableIterator<
     'static,
     (
         name!(name, String),
