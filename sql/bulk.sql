@@ -51,6 +51,7 @@ $fn$;
 CREATE FUNCTION metadata.bulk_save(items jsonb, continue_on_error boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     item jsonb;

@@ -59,8 +59,8 @@ CREATE TRIGGER sys_metadata_before_delete
 
 -- Writes the history row of a change. The operation is create, update or delete (archive or
 -- DELETE), unless the function making the change names it (metadata.change_op: publish,
--- revert); metadata.change_note is recorded as the note. Rows restored by pg_restore
--- already have their history and are skipped. SECURITY DEFINER: callers cannot write
+-- revert); metadata.change_note is recorded as the note. Rows restored from a dump
+-- (metadata._restoring) already have their history and are skipped. SECURITY DEFINER: callers cannot write
 -- history themselves; who changed the row comes from its updated_by (set by the write
 -- trigger as the caller) or, for a DELETE, from sys_metadata_before_delete.
 CREATE FUNCTION metadata.sys_metadata_after_write() RETURNS trigger
@@ -73,7 +73,7 @@ DECLARE
     op text := nullif(current_setting('metadata.change_op', true), '');
     version integer;
 BEGIN
-    IF current_setting('application_name', true) = 'pg_restore' THEN
+    IF metadata._restoring() THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
@@ -230,6 +230,7 @@ CREATE FUNCTION metadata.history(type text, name text, scope text DEFAULT NULL,
                                  before_id bigint DEFAULT NULL)
 RETURNS SETOF metadata.sys_metadata_history
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM metadata._require(history.type, 'type');
@@ -311,6 +312,7 @@ CREATE FUNCTION metadata.rollback(type text, name text, version integer, note te
                                   expected_version integer DEFAULT NULL)
 RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     old metadata.sys_metadata_history;
@@ -342,6 +344,7 @@ CREATE TYPE metadata.change_event AS (
 CREATE FUNCTION metadata.changes_since(seq bigint, "limit" integer DEFAULT 100)
 RETURNS SETOF metadata.change_event
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM metadata._require(changes_since.seq, 'seq');

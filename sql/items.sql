@@ -21,6 +21,7 @@ CREATE FUNCTION metadata.save(
     change_note text DEFAULT NULL
 ) RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     k record;
@@ -172,6 +173,7 @@ CREATE FUNCTION metadata.get(type text, name text, scope text DEFAULT 'platform'
                              owner text DEFAULT NULL, state text DEFAULT 'active')
 RETURNS metadata.sys_metadata
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     k record;
@@ -195,6 +197,7 @@ CREATE FUNCTION metadata.delete(type text, name text, scope text DEFAULT 'platfo
                                 owner text DEFAULT NULL, expected_version integer DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     k record;
@@ -224,6 +227,7 @@ CREATE FUNCTION metadata.exists(type text, name text, scope text DEFAULT NULL,
                                 owner text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     k record;
@@ -263,6 +267,7 @@ CREATE FUNCTION metadata.publish(type text, name text, scope text DEFAULT 'platf
                                  force boolean DEFAULT false)
 RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     k record;

@@ -24,6 +24,17 @@ RETURN coalesce(nullif(current_setting('metadata.user_id', true), ''), current_u
 COMMENT ON FUNCTION metadata.current_actor() IS
   'Who is recorded in created_by/updated_by: metadata.user_id, else current_user.';
 
+-- Whether this session restores a dump. pg_dump's plain output and pg_restore both set
+-- row_security = off; with it, writing the extension's tables (row level security forced)
+-- is an error for every role but those that bypass row level security, and the login
+-- (session_user) must be such a role too, so neither a caller nor a function it calls can
+-- claim to be a restore. A restore brings rows back as they were: no history row, no feed
+-- position, version and audit columns as given.
+CREATE FUNCTION metadata._restoring() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN pg_catalog.current_setting('row_security') = 'off'
+   AND (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = session_user);
+
 -- Machine names of items, namespaces and extends: a letter or underscore, then letters,
 -- digits, '_', '.', '-'; at most 128 characters. Quotes, spaces and SQL metacharacters
 -- are refused.
@@ -71,7 +82,9 @@ COMMENT ON TABLE metadata.sys_metadata_type IS
 
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_type', 'WHERE NOT builtin OR customised');
 
--- Keeps schema_checksum true; an INSERT of an existing name updates that row instead (what
+-- Keeps schema_checksum true and customised true of a built-in type exactly when its
+-- registration differs from the library's (metadata._customised: only customised built-in
+-- types are dumped); an INSERT of an existing name updates that row instead (what
 -- pg_restore does with a changed built-in type).
 CREATE FUNCTION metadata.sys_metadata_type_before_write() RETURNS trigger
 LANGUAGE plpgsql
@@ -88,10 +101,12 @@ BEGIN
             reference_paths = NEW.reference_paths, check_references = NEW.check_references,
             supports_overlay = NEW.supports_overlay,
             allow_runtime_create = NEW.allow_runtime_create,
-            supports_versioning = NEW.supports_versioning, load_order = NEW.load_order,
-            customised = t.builtin OR NEW.customised
+            supports_versioning = NEW.supports_versioning, load_order = NEW.load_order
         WHERE t.name = NEW.name;
         RETURN NULL;
+    END IF;
+    IF NEW.builtin THEN
+        NEW.customised := metadata._customised(NEW);
     END IF;
     RETURN NEW;
 END

@@ -28,21 +28,6 @@ COMMENT ON ROLE metadata_reader IS 'metadata: effective and raw reads of global 
 COMMENT ON ROLE metadata_editor IS 'metadata: also writes platform rows of its tenant and its own user rows';
 COMMENT ON ROLE metadata_admin IS 'metadata: also writes system and global rows and registers types';
 
--- Nothing for PUBLIC: the roles get what they need.
-REVOKE ALL ON SCHEMA metadata FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA metadata FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA metadata FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA metadata FROM PUBLIC;
-GRANT USAGE ON SCHEMA metadata TO metadata_reader;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA metadata TO metadata_reader;
-GRANT SELECT ON metadata.sys_metadata, metadata.sys_metadata_history,
-                metadata.sys_metadata_type TO metadata_reader;
-GRANT INSERT, UPDATE, DELETE ON metadata.sys_metadata TO metadata_editor;
-GRANT INSERT, UPDATE, DELETE ON metadata.sys_metadata_type TO metadata_admin;
--- History and the feed are written only by the extension's own trigger functions.
-REVOKE EXECUTE ON FUNCTION metadata.sys_metadata_after_write(),
-                           metadata.sys_metadata_history_publish() FROM metadata_reader;
-
 -- Whether the caller may see a row of (tenant_id, scope, owner): global rows and its
 -- tenant's; user rows only its own.
 CREATE FUNCTION metadata._row_visible(tenant_id text, scope text, owner text) RETURNS boolean
@@ -62,8 +47,6 @@ LANGUAGE sql STABLE PARALLEL SAFE
 RETURN metadata._row_visible(tenant_id, scope, owner)
    AND (tenant_id IS NOT NULL OR metadata._is_admin())
    AND (scope <> 'system' OR metadata._is_admin());
-GRANT EXECUTE ON FUNCTION metadata._row_visible(text, text, text), metadata._is_admin(),
-                          metadata._row_writable(text, text, text) TO metadata_reader;
 
 ALTER TABLE metadata.sys_metadata ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metadata.sys_metadata FORCE ROW LEVEL SECURITY;
@@ -82,19 +65,76 @@ ALTER TABLE metadata.sys_metadata_history FORCE ROW LEVEL SECURITY;
 CREATE POLICY sys_metadata_history_read ON metadata.sys_metadata_history FOR SELECT
     USING (metadata._row_visible(tenant_id, scope, owner));
 
--- PL/pgSQL bodies resolve names when they first run: pin the search_path of the public
--- ones so that a caller's search_path cannot put its own functions or operators in their
--- place. (The internal _helpers run inside them, under that pinned path; a SET clause on
--- every helper call would cost a save about a quarter of its speed.)
-DO $pin$
+-- The privileges rule, written once: the install script and every upgrade script end by
+-- calling it, so objects that a later version adds are covered too. PUBLIC gets nothing.
+-- metadata_reader: USAGE on the schema, SELECT on the three tables (row level security
+-- decides which rows), EXECUTE on every function of the schema except the SECURITY
+-- DEFINER ones (the trigger functions that write history and the feed) and this one.
+-- metadata_editor (a reader): INSERT, UPDATE, DELETE on sys_metadata. metadata_admin (an
+-- editor): also on sys_metadata_type.
+-- Only privileges that differ from the rule are granted or revoked, and only for PUBLIC
+-- and the extension's roles: a GRANT or REVOKE run by an update script records the
+-- object's whole ACL as the extension's initial privileges (pg_init_privs), which pg_dump
+-- leaves out, so touching an unchanged object would silently drop a deployment's own
+-- grants on it from every later dump.
+CREATE FUNCTION metadata._grant_privileges() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
 DECLARE
-    f regprocedure;
+    g record;
 BEGIN
-    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-             WHERE p.pronamespace = 'metadata'::regnamespace AND l.lanname = 'plpgsql'
-               AND p.proconfig IS NULL AND p.proname !~ '^_' LOOP
-        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f);
+    FOR g IN
+        WITH objects(kind, object, acl, explicit) AS (
+            SELECT 'SCHEMA', n.nspname::text, coalesce(n.nspacl, acldefault('n', n.nspowner)),
+                   n.nspacl IS NOT NULL
+            FROM pg_namespace n WHERE n.nspname = 'metadata'
+            UNION ALL
+            SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, c.oid::regclass::text,
+                   coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)),
+                   c.relacl IS NOT NULL
+            FROM pg_class c
+            WHERE c.relnamespace = 'metadata'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+            UNION ALL
+            SELECT 'ROUTINE', p.oid::regprocedure::text, coalesce(p.proacl, acldefault('f', p.proowner)),
+                   p.proacl IS NOT NULL
+            FROM pg_proc p WHERE p.pronamespace = 'metadata'::regnamespace),
+        present(kind, object, grantee, privilege) AS (
+            SELECT o.kind, o.object, coalesce(r.rolname::text, 'PUBLIC'), a.privilege_type
+            FROM objects o, aclexplode(o.acl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+            WHERE a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin')),
+        wanted(kind, object, grantee, privilege) AS (
+            VALUES ('SCHEMA', 'metadata', 'metadata_reader', 'USAGE'),
+                   ('TABLE', 'metadata.sys_metadata', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'INSERT'),
+                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'UPDATE'),
+                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'DELETE'),
+                   ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'INSERT'),
+                   ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'UPDATE'),
+                   ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'DELETE')
+            UNION ALL
+            SELECT 'ROUTINE', p.oid::regprocedure::text, 'metadata_reader', 'EXECUTE'
+            FROM pg_proc p
+            WHERE p.pronamespace = 'metadata'::regnamespace AND NOT p.prosecdef
+              AND p.proname <> '_grant_privileges')
+        -- Every ACL is made explicit (a REVOKE that changes nothing does it), as 0.1.0's
+        -- script left them, then the differences are granted or revoked, reader first.
+        SELECT * FROM (
+            SELECT 'REVOKE' AS action, 'FROM' AS direction, o.kind, o.object, 'PUBLIC' AS grantee,
+                   'ALL' AS privilege
+            FROM objects o WHERE NOT o.explicit
+            UNION ALL
+            SELECT 'GRANT', 'TO', w.* FROM (TABLE wanted EXCEPT TABLE present) w
+            UNION ALL
+            SELECT 'REVOKE', 'FROM', p.* FROM (TABLE present EXCEPT TABLE wanted) p) AS d
+        ORDER BY d.kind, d.object, array_position(ARRAY['PUBLIC', 'metadata_reader', 'metadata_editor',
+                                                         'metadata_admin'], d.grantee), d.privilege
+    LOOP
+        EXECUTE format('%s %s ON %s %s %s %s', g.action, g.privilege, g.kind, g.object, g.direction,
+                       CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);
     END LOOP;
 END
-$pin$;
+$fn$;
+SELECT metadata._grant_privileges();

@@ -65,6 +65,7 @@ CREATE FUNCTION metadata.register_type(
     description text DEFAULT NULL
 ) RETURNS metadata.sys_metadata_type
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     cur metadata.sys_metadata_type;
@@ -101,7 +102,7 @@ BEGIN
     INSERT INTO metadata.sys_metadata_type AS t
         (name, domain, description, schema, validation_mode, locked_paths, reference_paths,
          check_references, supports_overlay, allow_runtime_create, supports_versioning,
-         load_order, customised)
+         load_order)
     VALUES (register_type.name,
             coalesce(register_type.domain, cur.domain),
             coalesce(register_type.description, cur.description),
@@ -113,8 +114,7 @@ BEGIN
             coalesce(register_type.supports_overlay, cur.supports_overlay, true),
             coalesce(register_type.allow_runtime_create, cur.allow_runtime_create, true),
             coalesce(register_type.supports_versioning, cur.supports_versioning, true),
-            coalesce(register_type.load_order, cur.load_order, 100),
-            cur.builtin IS TRUE);
+            coalesce(register_type.load_order, cur.load_order, 100));
     SELECT * INTO result FROM metadata.sys_metadata_type t WHERE t.name = register_type.name;
     RETURN result;
 END
@@ -134,6 +134,7 @@ CREATE FUNCTION metadata.register_schemas(schemas jsonb, validation_mode text DE
                                           domain text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     entry record;
@@ -170,8 +171,71 @@ COMMENT ON FUNCTION metadata.register_schemas(jsonb, text, text) IS
   '$ref each other by $id. Returns the number of schemas. Errors: 22004, 22023 invalid '
   'schema, 42704 unknown type without domain.';
 
--- The built-in registrations (src/schemas/): one per ObjectStack type.
-INSERT INTO metadata.sys_metadata_type
-    (name, domain, schema, reference_paths, locked_paths, check_references, builtin)
-SELECT b.name, b.domain, b.schema, b.reference_paths, b.locked_paths, false, true
-FROM metadata._builtin_types() AS b;
+-- The built-in registrations as sys_metadata_type holds them: one per ObjectStack type,
+-- its schema, reference paths and locked paths from the library (src/schemas/), the
+-- defaults for the rest (references recorded, not checked: apps name platform items).
+CREATE FUNCTION metadata._builtin_registrations()
+RETURNS TABLE (name text, domain text, description text, schema jsonb, validation_mode text,
+               locked_paths text[], reference_paths jsonb, check_references boolean,
+               supports_overlay boolean, allow_runtime_create boolean,
+               supports_versioning boolean, load_order integer)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT b.name, b.domain, NULL::text, b.schema, 'strict', b.locked_paths, b.reference_paths,
+           false, true, true, true, 100
+    FROM metadata._builtin_types() AS b;
+END;
+
+-- Whether the registration t differs from the built-in one of its name (false for a name
+-- that is not built in).
+CREATE FUNCTION metadata._customised(t metadata.sys_metadata_type) RETURNS boolean
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT EXISTS (
+        SELECT 1 FROM metadata._builtin_registrations() AS b
+        WHERE b.name = t.name
+          AND (b.domain, b.description, b.schema, b.validation_mode, b.locked_paths,
+               b.reference_paths, b.check_references, b.supports_overlay,
+               b.allow_runtime_create, b.supports_versioning, b.load_order)
+              IS DISTINCT FROM
+              (t.domain, t.description, t.schema, t.validation_mode, t.locked_paths,
+               t.reference_paths, t.check_references, t.supports_overlay,
+               t.allow_runtime_create, t.supports_versioning, t.load_order));
+END;
+
+-- Brings the built-in registrations to this library's: inserts the missing ones and
+-- refreshes those nobody customised; a customised built-in type, and a user's type of the
+-- same name, are kept as they are. Run by the install script and by every upgrade script.
+-- Returns the number of registrations written.
+CREATE FUNCTION metadata._sync_builtin_types() RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    updated integer;
+    inserted integer;
+BEGIN
+    UPDATE metadata.sys_metadata_type t
+    SET domain = b.domain, description = b.description, schema = b.schema,
+        validation_mode = b.validation_mode, locked_paths = b.locked_paths,
+        reference_paths = b.reference_paths, check_references = b.check_references,
+        supports_overlay = b.supports_overlay, allow_runtime_create = b.allow_runtime_create,
+        supports_versioning = b.supports_versioning, load_order = b.load_order
+    FROM metadata._builtin_registrations() AS b
+    WHERE t.name = b.name AND t.builtin AND NOT t.customised AND metadata._customised(t);
+    GET DIAGNOSTICS updated = ROW_COUNT;
+    INSERT INTO metadata.sys_metadata_type
+        (name, domain, description, schema, validation_mode, locked_paths, reference_paths,
+         check_references, supports_overlay, allow_runtime_create, supports_versioning,
+         load_order, builtin)
+    SELECT b.name, b.domain, b.description, b.schema, b.validation_mode, b.locked_paths,
+           b.reference_paths, b.check_references, b.supports_overlay, b.allow_runtime_create,
+           b.supports_versioning, b.load_order, true
+    FROM metadata._builtin_registrations() AS b
+    WHERE NOT EXISTS (SELECT 1 FROM metadata.sys_metadata_type t WHERE t.name = b.name);
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+    RETURN updated + inserted;
+END
+$fn$;
+
+SELECT metadata._sync_builtin_types();

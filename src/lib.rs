@@ -57,6 +57,11 @@ pgrx::extension_sql_file!(
         pg::validation::_builtin_types
     ]
 );
+pgrx::extension_sql_file!(
+    "../sql/release.sql",
+    name = "release",
+    requires = ["schema", pg::release::_library_version]
+);
 pgrx::extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]

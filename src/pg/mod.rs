@@ -8,6 +8,7 @@ pub(crate) mod documents;
 mod errors;
 mod jsonb;
 mod legacy;
+pub(crate) mod release;
 pub(crate) mod resolution;
 mod source;
 mod types;

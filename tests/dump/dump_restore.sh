@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore keep every stored layer exactly (DESIGN §1): rows (ids, versions,
 # checksums, audit), history and the change feed position, user-registered and changed
-# built-in types, and the effective documents they resolve to.
+# built-in types, and the effective documents they resolve to. Both formats: custom
+# (restored by pg_restore) and plain SQL (restored by psql); neither restore adds a history
+# row or a feed position (the restore is recognised by row_security = off, metadata._restoring).
 # Needs a running cluster (PGHOST, PGPORT, PGUSER) with the extension installed.
 set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 work=$(mktemp -d)
 drop_dbs() {
-  "$PG_BIN/dropdb" --if-exists metadata_dump_src 2>/dev/null
-  "$PG_BIN/dropdb" --if-exists metadata_dump_dst 2>/dev/null
+  for db in metadata_dump_src metadata_dump_dst metadata_dump_plain; do
+    "$PG_BIN/dropdb" --if-exists "$db" 2>/dev/null
+  done
 }
 trap 'rm -rf "$work"; drop_dbs' EXIT
 q() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At -d "$@"; }
@@ -53,11 +56,21 @@ snapshot metadata_dump_src > "$work/before"
 "$PG_BIN/createdb" metadata_dump_dst
 "$PG_BIN/pg_restore" --exit-on-error -d metadata_dump_dst "$work/dump"
 snapshot metadata_dump_dst > "$work/after"
+"$PG_BIN/pg_dump" -Fp -d metadata_dump_src -f "$work/dump.sql"
+"$PG_BIN/createdb" metadata_dump_plain
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d metadata_dump_plain -f "$work/dump.sql" >/dev/null
+snapshot metadata_dump_plain > "$work/after.plain"
 
-if diff -u "$work/before" "$work/after"; then
-  echo "dump_restore: $(wc -l < "$work/before") facts identical after pg_dump/pg_restore"
-else
-  echo "dump_restore: stored metadata changed across pg_dump/pg_restore" >&2
-  exit 1
-fi
-grep -q '"Customer (next)"' "$work/after" || { echo "dump_restore: draft lost" >&2; exit 1; }
+failed=0
+for format in custom plain; do
+  after=$work/after
+  [ "$format" = plain ] && after=$work/after.plain
+  if diff -u "$work/before" "$after"; then
+    echo "dump_restore: $(wc -l < "$work/before") facts identical after pg_dump -F$format and its restore"
+  else
+    echo "dump_restore: stored metadata changed across pg_dump -F$format and its restore" >&2
+    failed=1
+  fi
+  grep -q '"Customer (next)"' "$after" || { echo "dump_restore: draft lost ($format)" >&2; failed=1; }
+done
+exit $failed

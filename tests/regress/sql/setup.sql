@@ -20,10 +20,7 @@ BEGIN
   DELETE FROM metadata.sys_metadata;
   DELETE FROM metadata.sys_metadata_type;
   SET LOCAL session_replication_role = origin;
-  INSERT INTO metadata.sys_metadata_type
-      (name, domain, schema, reference_paths, locked_paths, check_references, builtin)
-  SELECT b.name, b.domain, b.schema, b.reference_paths, b.locked_paths, false, true
-  FROM metadata._builtin_types() AS b;
+  PERFORM metadata._sync_builtin_types();
   ALTER TABLE metadata.sys_metadata_history ALTER COLUMN id RESTART;
   ALTER SEQUENCE metadata.sys_metadata_change_seq RESTART;
 END $$;
