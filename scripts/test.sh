@@ -64,7 +64,8 @@ upgrade_tests() {
 }
 
 concurrency_tests() {
-  bash tests/concurrency/no_lost_update.sh
+  bash tests/concurrency/no_lost_update.sh &&
+    PGDATA_DIR=$WORK/cluster/data bash tests/concurrency/feed_after_crash.sh
 }
 
 # Rust tests over real client connections (tests/client, postgres crate): LISTEN/NOTIFY
@@ -88,7 +89,7 @@ cluster_start "$WORK/cluster" "$PORT"
 run_suite "SQL regression tests (pg_regress)" sql_tests
 run_suite "pg_dump/pg_restore round trip" dump_tests
 run_suite "upgrade from every release (ALTER EXTENSION UPDATE)" upgrade_tests
-run_suite "concurrent writers (pgbench)" concurrency_tests
+run_suite "concurrent writers and a crash under load (pgbench)" concurrency_tests
 run_suite "client tests (cargo test, tests/client)" client_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests

@@ -6,6 +6,7 @@
 -- package_version?}. Unknown keys are refused (22023).
 CREATE FUNCTION metadata._save_item(item jsonb) RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     unknown text;

@@ -4,6 +4,7 @@
 -- Raises 22004 null_value_not_allowed when value is NULL.
 CREATE FUNCTION metadata._require(value anyelement, what text) RETURNS anyelement
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     IF value IS NULL THEN
@@ -16,6 +17,7 @@ $fn$;
 -- Raises 22004 when value is NULL, 22023 invalid_parameter_value unless it is one of allowed.
 CREATE FUNCTION metadata._require_one_of(value text, what text, allowed text[]) RETURNS text
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM metadata._require(value, what);
@@ -31,6 +33,7 @@ $fn$;
 -- Raises 42602 invalid_name unless name is a machine name.
 CREATE FUNCTION metadata._require_name(value text, what text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM metadata._require(value, what);
@@ -46,6 +49,7 @@ $fn$;
 -- Raises 42704 undefined_object unless the type is registered.
 CREATE FUNCTION metadata._require_type(value text) RETURNS text
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM metadata._require(value, 'type');
@@ -64,6 +68,7 @@ $fn$;
 -- Errors: 22023 unknown scope, owner given outside user scope, user scope without owner.
 CREATE FUNCTION metadata._layer_key(scope text, owner text, OUT tenant_id text, OUT owner_id text)
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     PERFORM metadata._require_one_of(scope, 'scope', ARRAY['system', 'platform', 'user']);
@@ -88,6 +93,7 @@ CREATE FUNCTION metadata._lock_layer(p_type text, p_name text, p_tenant text, p_
                                      p_owner text, p_draft boolean)
 RETURNS metadata.sys_metadata
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     found_id uuid;
@@ -136,6 +142,7 @@ END;
 CREATE FUNCTION metadata._reraise(sqlstate text, message text, detail text, hint text)
 RETURNS void
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     IF detail IS NOT NULL AND detail <> '' AND hint IS NOT NULL AND hint <> '' THEN
@@ -155,6 +162,7 @@ $fn$;
 CREATE FUNCTION metadata._check_version(expected integer, actual integer, what text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     IF expected IS NOT NULL AND expected <> coalesce(actual, 0) THEN

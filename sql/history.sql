@@ -2,10 +2,10 @@
 -- "Change events"). Part of the extension script (see src/lib.rs for the order).
 --
 -- Every change of a sys_metadata row, by save() or by plain SQL, gets a history row in the
--- same transaction (an AFTER trigger). At commit a deferred trigger gives the transaction's
--- changes their position in the change feed (seq: consecutive, in commit order, under an
--- advisory lock held to the end of the commit) and announces them on the channel
--- metadata_changes. The history table is the durable feed: changes_since reads it.
+-- same transaction (an AFTER trigger). At the end of the committing transaction the feed
+-- step (src/pg/feed.rs) gives the transaction's changes their positions in the change feed
+-- (seq: dense, in commit order) and rings the doorbell metadata_changes. The history table
+-- is the durable feed: changes_since reads it.
 
 CREATE TABLE metadata.sys_metadata_history (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -38,9 +38,18 @@ CREATE INDEX sys_metadata_history_item ON metadata.sys_metadata_history
     (tenant_id, type, name, scope, owner, version);
 CREATE INDEX sys_metadata_history_unsequenced ON metadata.sys_metadata_history (txid)
     WHERE seq IS NULL;
-CREATE SEQUENCE metadata.sys_metadata_change_seq AS bigint;
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_history', '');
-SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_change_seq', '');
+
+-- The head of the change feed: the last position given (one row, created by the first
+-- feed step). Only the extension's owner reads or locks it: the feed step takes it in
+-- EXCLUSIVE mode to the end of the commit, which orders the committing writers.
+CREATE TABLE metadata.sys_metadata_feed (
+    id   boolean PRIMARY KEY DEFAULT true CHECK (id),
+    head bigint NOT NULL CHECK (head >= 0)
+);
+COMMENT ON TABLE metadata.sys_metadata_feed IS
+  'The head of the change feed (the last seq given); written by the feed step only.';
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_feed', '');
 
 -- Who deletes a row: noted by a BEFORE DELETE trigger, which runs as the caller, for the
 -- history row written by the AFTER trigger, which runs as the extension's owner.
@@ -100,6 +109,7 @@ BEGIN
             CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
                  ELSE NEW.updated_by END,
             nullif(current_setting('metadata.change_note', true), ''));
+    PERFORM metadata._feed_pending();
     RETURN NULL;
 END
 $fn$;
@@ -124,84 +134,29 @@ CREATE TRIGGER sys_metadata_no_truncate BEFORE TRUNCATE ON metadata.sys_metadata
 CREATE TRIGGER sys_metadata_history_no_truncate BEFORE TRUNCATE ON metadata.sys_metadata_history
     FOR EACH STATEMENT EXECUTE FUNCTION metadata.refuse_truncate();
 
--- History is append-only: only the feed position may be set, once.
+-- History is append-only: only the feed position may be set, once. The first trigger
+-- fires for a DELETE and for an UPDATE that sets any column but seq (list every column of
+-- the table but seq here); the second for an UPDATE of seq on a row that has one. The feed
+-- step's UPDATE sets only seq, of rows without one, so neither fires for it.
 CREATE FUNCTION metadata.sys_metadata_history_immutable() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND NEW.seq IS NOT NULL
-       AND to_jsonb(NEW) - 'seq' = to_jsonb(OLD) - 'seq' THEN
-        RETURN NEW;
-    END IF;
     RAISE EXCEPTION 'metadata.sys_metadata_history is append-only'
         USING ERRCODE = 'insufficient_privilege';
 END
 $fn$;
-CREATE TRIGGER sys_metadata_history_immutable BEFORE UPDATE OR DELETE ON metadata.sys_metadata_history
+CREATE TRIGGER sys_metadata_history_immutable
+    BEFORE DELETE OR UPDATE OF id, item_id, op, tenant_id, type, name, scope, owner, state,
+                               strategy, extends, version, metadata, checksum,
+                               previous_checksum, changed_by, changed_at, txid, note
+    ON metadata.sys_metadata_history
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
-
--- The change event of a history row: {seq, op, tenant_id, type, name, scope, owner,
--- version, checksum}. Names are bounded (128 characters, types 63), so it stays far below
--- NOTIFY's 8000-byte limit.
-CREATE FUNCTION metadata._change_event(h metadata.sys_metadata_history) RETURNS jsonb
-LANGUAGE sql IMMUTABLE
-RETURN jsonb_build_object('seq', h.seq, 'op', h.op, 'tenant_id', h.tenant_id, 'type', h.type,
-                          'name', h.name, 'scope', h.scope, 'owner', h.owner,
-                          'version', h.version, 'checksum', h.checksum);
-
--- Transactions with more changes than this announce them in one summary notification
--- {seq, last_seq, count, op: "batch"} (clients read the details with changes_since).
-CREATE FUNCTION metadata._max_notifications() RETURNS integer
-LANGUAGE sql IMMUTABLE RETURN 100;
-
--- At commit: numbers the transaction's changes in the feed and announces them (unless
--- metadata.notify = off). SECURITY DEFINER: only the extension sets seq. The advisory lock, held to the end of the commit, makes seq
--- follow commit order: a reader that has seen seq N never sees a smaller one appear later.
-CREATE FUNCTION metadata.sys_metadata_history_publish() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    pending integer;
-    first_seq bigint;
-    change metadata.sys_metadata_history;
-BEGIN
-    SELECT count(*) INTO pending FROM metadata.sys_metadata_history
-    WHERE txid = pg_current_xact_id() AND seq IS NULL;
-    IF pending = 0 THEN
-        RETURN NULL;  -- already done for this transaction
-    END IF;
-    PERFORM pg_advisory_xact_lock(7245815363942521189);  -- 'metadata change feed'
-    first_seq := nextval('metadata.sys_metadata_change_seq');
-    IF pending > 1 THEN
-        PERFORM setval('metadata.sys_metadata_change_seq', first_seq + pending - 1);
-    END IF;
-    UPDATE metadata.sys_metadata_history h SET seq = first_seq + p.n - 1
-    FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM metadata.sys_metadata_history
-          WHERE txid = pg_current_xact_id() AND seq IS NULL) AS p
-    WHERE h.id = p.id;
-    IF current_setting('metadata.notify', true) = 'off' THEN
-        RETURN NULL;
-    END IF;
-    IF pending > metadata._max_notifications() THEN
-        PERFORM pg_notify('metadata_changes', jsonb_build_object(
-            'seq', first_seq, 'last_seq', first_seq + pending - 1, 'count', pending, 'op', 'batch')::text);
-    ELSE
-        FOR change IN SELECT * FROM metadata.sys_metadata_history
-                      WHERE seq BETWEEN first_seq AND first_seq + pending - 1 ORDER BY seq LOOP
-            PERFORM pg_notify('metadata_changes', metadata._change_event(change)::text);
-        END LOOP;
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE CONSTRAINT TRIGGER sys_metadata_history_publish
-    AFTER INSERT ON metadata.sys_metadata_history
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_publish();
+CREATE TRIGGER sys_metadata_history_seq_once
+    BEFORE UPDATE OF seq ON metadata.sys_metadata_history
+    FOR EACH ROW WHEN (OLD.seq IS NOT NULL)
+    EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
 
 ------------------------------------------------------------------------------------------
 -- Reading history
@@ -259,6 +214,7 @@ CREATE FUNCTION metadata._history_at(p_type text, p_name text, p_version integer
                                      p_scope text, p_owner text)
 RETURNS metadata.sys_metadata_history
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     k record;
@@ -358,9 +314,7 @@ BEGIN
     SELECT h.seq, h.op, h.tenant_id, h.type, h.name, h.scope, h.owner, h.version, h.checksum,
            h.changed_at
     FROM metadata.sys_metadata_history h
-    WHERE h.seq > changes_since.seq
-      AND (h.tenant_id IS NULL OR h.tenant_id = metadata.current_tenant())
-      AND (h.scope <> 'user' OR h.owner = metadata.current_user_id())
+    WHERE h.seq > changes_since.seq AND metadata._row_visible(h.tenant_id, h.scope, h.owner)
     ORDER BY h.seq
     LIMIT changes_since."limit";
 END

@@ -101,6 +101,7 @@ BEGIN
             CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
                  ELSE NEW.updated_by END,
             nullif(current_setting('metadata.change_note', true), ''));
+    PERFORM metadata._feed_pending();
     RETURN NULL;
 END
 $fn$;
@@ -333,6 +334,95 @@ BEGIN
 END
 $fn$;
 
+
+-- The change feed: positions are given at the end of the committing transaction by the
+-- feed step (src/pg/feed.rs) under a lock only the extension can take, the head lives in
+-- sys_metadata_feed, and NOTIFY carries feed positions only; the deferred trigger, its
+-- public advisory lock, the sequence and the per-change payloads go.
+CREATE TABLE metadata.sys_metadata_feed (
+    id   boolean PRIMARY KEY DEFAULT true CHECK (id),
+    head bigint NOT NULL CHECK (head >= 0)
+);
+COMMENT ON TABLE metadata.sys_metadata_feed IS
+  'The head of the change feed (the last seq given); written by the feed step only.';
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_feed', '');
+-- Positions after the highest one in the history were never committed: they may be given.
+INSERT INTO metadata.sys_metadata_feed (head)
+SELECT max(seq) FROM metadata.sys_metadata_history HAVING max(seq) IS NOT NULL;
+DROP TRIGGER sys_metadata_history_publish ON metadata.sys_metadata_history;
+DROP FUNCTION metadata.sys_metadata_history_publish();
+DROP FUNCTION metadata._change_event(metadata.sys_metadata_history);
+DROP FUNCTION metadata._max_notifications();
+-- (Leaving the extension first takes the sequence out of its configuration tables too.)
+ALTER EXTENSION metadata DROP SEQUENCE metadata.sys_metadata_change_seq;
+DROP SEQUENCE metadata.sys_metadata_change_seq;
+CREATE FUNCTION metadata._feed_pending() RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_feed_pending_wrapper';
+CREATE OR REPLACE FUNCTION metadata.changes_since(seq bigint, "limit" integer DEFAULT 100)
+RETURNS SETOF metadata.change_event
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM metadata._require(changes_since.seq, 'seq');
+    IF changes_since.seq < 0 THEN
+        RAISE EXCEPTION 'seq must be 0 or more (0: from the beginning)' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF changes_since."limit" IS NULL OR changes_since."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT h.seq, h.op, h.tenant_id, h.type, h.name, h.scope, h.owner, h.version, h.checksum,
+           h.changed_at
+    FROM metadata.sys_metadata_history h
+    WHERE h.seq > changes_since.seq AND metadata._row_visible(h.tenant_id, h.scope, h.owner)
+    ORDER BY h.seq
+    LIMIT changes_since."limit";
+END
+$fn$;
+COMMENT ON FUNCTION metadata.changes_since(bigint, integer) IS
+  'The committed changes after seq (the last one a client processed; 0 for all), in feed '
+  'order, at most limit (1..10000): what a client missed while disconnected. Global and the '
+  'caller''s tenant''s changes, user layers of the caller only. A seq beyond the newest '
+  'gives no rows. Errors: 22004, 22023 negative seq or bad limit.';
+
+-- History: only the feed position may be set, once; the checks no longer compare whole rows.
+CREATE OR REPLACE FUNCTION metadata.sys_metadata_history_immutable() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RAISE EXCEPTION 'metadata.sys_metadata_history is append-only'
+        USING ERRCODE = 'insufficient_privilege';
+END
+$fn$;
+
+DROP TRIGGER sys_metadata_history_immutable ON metadata.sys_metadata_history;
+CREATE TRIGGER sys_metadata_history_immutable
+    BEFORE DELETE OR UPDATE OF id, item_id, op, tenant_id, type, name, scope, owner, state,
+                               strategy, extends, version, metadata, checksum,
+                               previous_checksum, changed_by, changed_at, txid, note
+    ON metadata.sys_metadata_history
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
+CREATE TRIGGER sys_metadata_history_seq_once
+    BEFORE UPDATE OF seq ON metadata.sys_metadata_history
+    FOR EACH ROW WHEN (OLD.seq IS NOT NULL)
+    EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
+
+-- search_path is pinned in every PL/pgSQL function, the internal ones too: each can be
+-- called directly, and would otherwise resolve operators through the caller's search_path.
+ALTER FUNCTION metadata._save_item(jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._require(anyelement, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._require_one_of(text, text, text[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._require_name(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._require_type(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._layer_key(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._lock_layer(text, text, text, text, text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._reraise(text, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._check_version(integer, integer, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._history_at(text, text, integer, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._require_pointers(text[], text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION metadata._require_reference_paths(jsonb) SET search_path = pg_catalog, pg_temp;
 
 -- Every upgrade script ends with these two calls.
 SELECT metadata._sync_builtin_types();

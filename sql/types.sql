@@ -18,6 +18,7 @@ COMMENT ON FUNCTION metadata.is_valid(text, jsonb) IS
 -- Raises 22023 unless pointers are JSON Pointers (RFC 6901).
 CREATE FUNCTION metadata._require_pointers(pointers text[], what text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     bad text;
@@ -33,6 +34,7 @@ $fn$;
 -- Raises 22023 unless reference_paths is [{"path": JSON Pointer, "type": type name}, ...].
 CREATE FUNCTION metadata._require_reference_paths(reference_paths jsonb) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     IF jsonb_typeof(reference_paths) IS DISTINCT FROM 'array' OR EXISTS (

@@ -43,7 +43,7 @@ pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", requires = ["items"]
 pgrx::extension_sql_file!(
     "../sql/history.sql",
     name = "history",
-    requires = ["items", pg::documents::_diff]
+    requires = ["items", pg::documents::_diff, pg::feed::_feed_pending]
 );
 pgrx::extension_sql_file!(
     "../sql/types.sql",

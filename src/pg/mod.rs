@@ -6,6 +6,7 @@ pub(crate) mod checks;
 mod context;
 pub(crate) mod documents;
 mod errors;
+pub(crate) mod feed;
 mod jsonb;
 mod legacy;
 pub(crate) mod release;

@@ -47,22 +47,30 @@ const COLUMNS: &str = "name, scope, tenant_id, owner, strategy, extends, state, 
 /// global space's user rows of the user (only when no tenant is set), and the tenant's
 /// platform and user rows. `$1` type, `$2` tenant, `$3` user, `$4` name when `one_item`.
 /// Each branch matches a whole index key (tenant, type, name, scope, owner), so other
-/// tenants' and other users' rows are never read. Only constant text is assembled here.
+/// tenants' and other users' rows are never read. Only constant text is assembled here, and
+/// every operator and type is schema-qualified: the query is planned under the caller's
+/// search_path, which must not be able to substitute its own `=` (SQL injection by operator).
 fn layer_query(one_item: bool, preview: bool) -> String {
     let states = if preview {
         "'active', 'deprecated', 'draft'"
     } else {
         "'active', 'deprecated'"
     };
-    let item = if one_item { " AND name = $4" } else { "" };
+    let eq = "OPERATOR(pg_catalog.=)";
+    let item = if one_item {
+        format!(" AND name {eq} $4")
+    } else {
+        String::new()
+    };
     let from = format!(
-        "SELECT {COLUMNS} FROM metadata.sys_metadata WHERE state IN ({states}) AND type = $1{item}"
+        "SELECT {COLUMNS} FROM metadata.sys_metadata \
+         WHERE state {eq} ANY (ARRAY[{states}]::pg_catalog.text[]) AND type {eq} $1{item}"
     );
     format!(
-        "{from} AND tenant_id IS NULL AND scope IN ('system', 'platform') \
-         UNION ALL {from} AND $2::text IS NULL AND tenant_id IS NULL AND scope = 'user' AND owner = $3 \
-         UNION ALL {from} AND tenant_id = $2 AND scope = 'platform' \
-         UNION ALL {from} AND tenant_id = $2 AND scope = 'user' AND owner = $3"
+        "{from} AND tenant_id IS NULL AND scope {eq} ANY (ARRAY['system', 'platform']::pg_catalog.text[]) \
+         UNION ALL {from} AND $2::pg_catalog.text IS NULL AND tenant_id IS NULL AND scope {eq} 'user' AND owner {eq} $3 \
+         UNION ALL {from} AND tenant_id {eq} $2 AND scope {eq} 'platform' \
+         UNION ALL {from} AND tenant_id {eq} $2 AND scope {eq} 'user' AND owner {eq} $3"
     )
 }
 

@@ -34,11 +34,11 @@ pub struct TypeInfo {
 /// The registration of `type_name`; raises 42704 undefined_object when there is none.
 pub fn type_info(type_name: &str) -> TypeInfo {
     let row = Spi::get_one_with_args::<JsonB>(
-        "SELECT jsonb_build_object('mode', validation_mode, 'locked', locked_paths, \
+        "SELECT pg_catalog.jsonb_build_object('mode', validation_mode, 'locked', locked_paths, \
                 'refs', reference_paths, 'check_refs', check_references, \
                 'overlay', supports_overlay, \
                 'runtime', allow_runtime_create, 'checksum', schema_checksum) \
-         FROM metadata.sys_metadata_type WHERE name = $1",
+         FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1",
         &[type_name.into()],
     )
     .ok()
@@ -88,8 +88,8 @@ thread_local! {
 /// Schema checksums of `names` now (absent types map to `None`).
 fn schema_checksums(names: &[String]) -> HashMap<String, Option<String>> {
     let rows = Spi::get_one_with_args::<JsonB>(
-        "SELECT coalesce(jsonb_object_agg(name, schema_checksum), '{}') \
-         FROM metadata.sys_metadata_type WHERE name = ANY($1)",
+        "SELECT coalesce(pg_catalog.jsonb_object_agg(name, schema_checksum), '{}') \
+         FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) ANY ($1)",
         &[names.to_vec().into()],
     )
     .ok()
@@ -106,8 +106,8 @@ fn schema_checksums(names: &[String]) -> HashMap<String, Option<String>> {
 /// `$id`, with the type each URI belongs to.
 pub fn registered_schemas(except: &str) -> (HashMap<String, Value>, HashMap<String, String>) {
     let all = Spi::get_one_with_args::<JsonB>(
-        "SELECT coalesce(jsonb_object_agg(name, schema), '{}') FROM metadata.sys_metadata_type \
-         WHERE schema IS NOT NULL AND name <> $1",
+        "SELECT coalesce(pg_catalog.jsonb_object_agg(name, schema), '{}') FROM metadata.sys_metadata_type \
+         WHERE schema IS NOT NULL AND name OPERATOR(pg_catalog.<>) $1",
         &[except.into()],
     )
     .ok()
@@ -155,7 +155,7 @@ pub fn validator(info: &TypeInfo) -> Option<Rc<Validator>> {
         return cached;
     }
     let schema = Spi::get_one_with_args::<JsonB>(
-        "SELECT schema FROM metadata.sys_metadata_type WHERE name = $1",
+        "SELECT schema FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1",
         &[info.name.as_str().into()],
     )
     .ok()

@@ -39,7 +39,7 @@ snapshot() {
   q "$1" <<'SQL'
 SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM metadata.sys_metadata t;
 SELECT count(*), md5(string_agg(h::text, '|' ORDER BY h.id)) FROM metadata.sys_metadata_history h;
-SELECT last_value FROM metadata.sys_metadata_change_seq;
+SELECT head FROM metadata.sys_metadata_feed;
 SELECT string_agg(format('%s:%s:%s', name, validation_mode, locked_paths), ',' ORDER BY name)
 FROM metadata.sys_metadata_type WHERE NOT builtin OR customised;
 SELECT count(*) FROM metadata.sys_metadata_type;

@@ -14,11 +14,13 @@ struct Tally {
 }
 
 impl Tally {
-    /// The statement must fail.
+    /// The statement must fail (a transaction block it opened is rolled back afterwards).
     fn must_fail(&mut self, who: &str, client: &mut Client, sql: &str) {
         self.attempts += 1;
         if client.batch_execute(sql).is_ok() {
             self.leaks.push(format!("{who}: succeeded: {sql}"));
+        } else {
+            let _ = client.batch_execute("ROLLBACK");
         }
     }
 
@@ -176,7 +178,10 @@ fn every_attack_is_refused() {
         "DELETE FROM metadata.sys_metadata_history",
         "TRUNCATE metadata.sys_metadata",
         "TRUNCATE metadata.sys_metadata_history",
-        "SELECT setval('metadata.sys_metadata_change_seq', 1)",
+        "UPDATE metadata.sys_metadata_feed SET head = 1",
+        "SELECT head FROM metadata.sys_metadata_feed",
+        "LOCK TABLE metadata.sys_metadata_feed IN ACCESS SHARE MODE",
+        "BEGIN; LOCK TABLE metadata.sys_metadata_feed; COMMIT;",
         "SELECT metadata.sys_metadata_after_write()",
         "ALTER TABLE metadata.sys_metadata DISABLE ROW LEVEL SECURITY",
         "DROP POLICY sys_metadata_read ON metadata.sys_metadata",
@@ -195,6 +200,28 @@ fn every_attack_is_refused() {
     ] {
         t.must_get_nothing("bob@globex", &mut bob, sql);
     }
+
+    // Stalling every writer (DESIGN §5): an editor saves with its constraints immediate
+    // and leaves the transaction open, and a role without metadata rights holds 0.1.0's
+    // feed lock key; another tenant's save still commits (lock_timeout: no waiting for
+    // either).
+    let mut staller = connect_as("md_alice", "acme", "alice");
+    staller
+        .batch_execute(
+            "BEGIN; SET CONSTRAINTS ALL IMMEDIATE; SELECT metadata.save('object', 'stall', '{}');",
+        )
+        .unwrap();
+    let mut locker = connect_as("md_nobody", "", "nobody");
+    let _ = locker.batch_execute("SELECT pg_advisory_lock(7245815363942521189)");
+    t.attempts += 1;
+    if let Err(e) = bob.batch_execute(
+        "SET lock_timeout = '10s'; SELECT metadata.save('object', 'not_stalled', '{}'); RESET lock_timeout;",
+    ) {
+        t.leaks
+            .push(format!("md_alice and md_nobody stalled bob's commit: {e}"));
+    }
+    staller.batch_execute("ROLLBACK").unwrap();
+    drop(locker);
 
     // search_path tricks: bob shadows pg_catalog functions and operators in his own schema.
     bob.batch_execute(

@@ -1,5 +1,7 @@
 //! Change events over real connections (DESIGN §4 "Change events"): one connection LISTENs
-//! while others commit, roll back and bulk-save; exactly the committed changes arrive, in
+//! while others commit, roll back and bulk-save. Each committed transaction rings the
+//! doorbell once, with `{"seq": last, "count": n}` (feed positions only: any role may
+//! LISTEN); the changes themselves come from changes_since, exactly the committed ones, in
 //! commit order; after a reconnect, changes_since fills the gap. One test function, so that
 //! nothing else writes to the database meanwhile.
 
@@ -9,35 +11,49 @@ use postgres::Client;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Every notification that arrives until the channel has been quiet for 300 ms.
-fn drain(listener: &mut Client) -> Vec<Value> {
-    let mut events = Vec::new();
+/// Every doorbell that arrives until the channel has been quiet for 300 ms, as (seq, count).
+fn drain(listener: &mut Client) -> Vec<(i64, i64)> {
+    let mut rings = Vec::new();
     let mut notifications = listener.notifications();
     let mut iter = notifications.timeout_iter(Duration::from_millis(300));
     while let Some(n) = iter.next().expect("reading notifications") {
         assert_eq!(n.channel(), "metadata_changes");
-        assert!(n.payload().len() < 8000, "payload under the NOTIFY limit");
-        events.push(serde_json::from_str(n.payload()).expect("payload is JSON"));
+        let payload: Value = serde_json::from_str(n.payload()).expect("payload is JSON");
+        let mut keys: Vec<&str> = payload
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec!["count", "seq"],
+            "a doorbell carries feed positions only"
+        );
+        rings.push((
+            payload["seq"].as_i64().unwrap(),
+            payload["count"].as_i64().unwrap(),
+        ));
     }
-    events
+    rings
 }
 
-fn names(events: &[Value]) -> Vec<String> {
-    events
+/// The changes after `seq`, as "op:name:version@seq".
+fn changes(client: &mut Client, seq: i64) -> Vec<String> {
+    client
+        .query(
+            "SELECT op, name, version, seq FROM metadata.changes_since($1, 10000)",
+            &[&seq],
+        )
+        .unwrap()
         .iter()
-        .map(|e| {
-            format!(
-                "{}:{}:{}",
-                e["op"].as_str().unwrap(),
-                e["name"].as_str().unwrap(),
-                e["version"]
-            )
+        .map(|r| {
+            let (op, name, version, seq): (String, String, i32, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            format!("{op}:{name}:{version}@{seq}")
         })
         .collect()
-}
-
-fn seqs(events: &[Value]) -> Vec<i64> {
-    events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
 }
 
 #[test]
@@ -47,34 +63,28 @@ fn listeners_see_exactly_the_committed_changes_in_commit_order() {
     let mut listener = connect();
     listener.batch_execute("LISTEN metadata_changes").unwrap();
 
-    // A committed save: one event with the documented payload.
+    // A committed save: one doorbell; the change itself is read from the feed.
     writer
         .batch_execute("SELECT metadata.save('object', 'a', '{\"v\": 1}', scope => 'system')")
         .unwrap();
-    let events = drain(&mut listener);
-    assert_eq!(names(&events), vec!["create:a:1"]);
-    let e = &events[0];
-    let mut keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
-    keys.sort();
+    let rings = drain(&mut listener);
+    assert_eq!(rings.len(), 1);
+    let (first, count) = rings[0];
+    assert_eq!(count, 1);
     assert_eq!(
-        keys,
-        vec![
-            "checksum",
-            "name",
-            "op",
-            "owner",
-            "scope",
-            "seq",
-            "tenant_id",
-            "type",
-            "version"
-        ]
+        changes(&mut listener, first - 1),
+        vec![format!("create:a:1@{first}")]
     );
-    assert_eq!(e["scope"], "system");
-    assert!(e["checksum"].as_str().unwrap().starts_with("sha256:"));
-    let first = e["seq"].as_i64().unwrap();
+    let row = listener
+        .query_one(
+            "SELECT scope, checksum FROM metadata.changes_since($1)",
+            &[&(first - 1)],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "system");
+    assert!(row.get::<_, String>(1).starts_with("sha256:"));
 
-    // A rolled-back transaction announces nothing and takes no seq.
+    // A rolled-back transaction rings nothing and takes no position.
     writer
         .batch_execute(
             "BEGIN; SELECT metadata.save('object', 'ghost', '{}', scope => 'system'); ROLLBACK;",
@@ -82,7 +92,7 @@ fn listeners_see_exactly_the_committed_changes_in_commit_order() {
         .unwrap();
     assert!(drain(&mut listener).is_empty());
 
-    // A bulk save in one transaction: one event per change, consecutive seq, in order.
+    // A bulk save in one transaction: one doorbell, consecutive positions, in order.
     writer
         .batch_execute(
             "SELECT metadata.bulk_save('[{\"type\": \"object\", \"name\": \"b\", \"metadata\": {}, \"scope\": \"system\"}, \
@@ -90,12 +100,15 @@ fn listeners_see_exactly_the_committed_changes_in_commit_order() {
                                         {\"type\": \"object\", \"name\": \"a\", \"metadata\": {\"v\": 2}, \"scope\": \"system\"}]')",
         )
         .unwrap();
-    let events = drain(&mut listener);
+    assert_eq!(drain(&mut listener), vec![(first + 3, 3)]);
     assert_eq!(
-        names(&events),
-        vec!["create:b:1", "create:c:1", "update:a:2"]
+        changes(&mut listener, first),
+        vec![
+            format!("create:b:1@{}", first + 1),
+            format!("create:c:1@{}", first + 2),
+            format!("update:a:2@{}", first + 3)
+        ]
     );
-    assert_eq!(seqs(&events), vec![first + 1, first + 2, first + 3]);
 
     // Two transactions that commit in the other order than they began: commit order wins.
     let mut other = connect();
@@ -107,26 +120,27 @@ fn listeners_see_exactly_the_committed_changes_in_commit_order() {
         .unwrap();
     other.batch_execute("COMMIT").unwrap();
     writer.batch_execute("COMMIT").unwrap();
-    let events = drain(&mut listener);
-    assert_eq!(names(&events), vec!["create:y:1", "create:x:1"]);
-    assert_eq!(seqs(&events), vec![first + 4, first + 5]);
+    assert_eq!(drain(&mut listener), vec![(first + 4, 1), (first + 5, 1)]);
+    assert_eq!(
+        changes(&mut listener, first + 3),
+        vec![
+            format!("create:y:1@{}", first + 4),
+            format!("create:x:1@{}", first + 5)
+        ]
+    );
 
-    // A large transaction is announced by one summary notification.
+    // A large transaction rings once too.
     writer
         .batch_execute(
             "SELECT metadata.bulk_save(jsonb_agg(jsonb_build_object('type', 'object', 'name', 'bulk' || i, \
              'metadata', '{}'::jsonb, 'scope', 'system'))) FROM generate_series(1, 150) AS i",
         )
         .unwrap();
-    let events = drain(&mut listener);
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["op"], "batch");
-    assert_eq!(events[0]["count"], 150);
-    assert_eq!(events[0]["seq"].as_i64().unwrap(), first + 6);
-    assert_eq!(events[0]["last_seq"].as_i64().unwrap(), first + 155);
+    assert_eq!(drain(&mut listener), vec![(first + 155, 150)]);
     let last_seen = first + 155;
+    assert_eq!(changes(&mut listener, first + 5).len(), 150);
 
-    // metadata.notify = off (its value at commit counts): no notification, but the feed
+    // metadata.notify = off (its value at commit counts): no doorbell, but the feed
     // records.
     writer
         .batch_execute(
@@ -147,22 +161,13 @@ fn listeners_see_exactly_the_committed_changes_in_commit_order() {
         .unwrap();
     let mut listener = connect();
     listener.batch_execute("LISTEN metadata_changes").unwrap();
-    let missed: Vec<String> = listener
-        .query(
-            "SELECT op, name, version, seq FROM metadata.changes_since($1)",
-            &[&last_seen],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let (op, name, version, seq): (String, String, i32, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            format!("{op}:{name}:{version}@{}", seq - last_seen)
-        })
-        .collect();
     assert_eq!(
-        missed,
-        vec!["create:quiet:1@1", "update:a:3@2", "delete:b:2@3"]
+        changes(&mut listener, last_seen),
+        vec![
+            format!("create:quiet:1@{}", last_seen + 1),
+            format!("update:a:3@{}", last_seen + 2),
+            format!("delete:b:2@{}", last_seen + 3)
+        ]
     );
     let late = drain(&mut listener);
     assert!(late.is_empty(), "{late:?}");

@@ -92,12 +92,15 @@ SELECT seq - :last_seq AS seq_after, tenant_id, scope, owner, version FROM metad
 RESET metadata.tenant_id;
 RESET metadata.user_id;
 
--- The largest possible event (names of 128 characters, the longest tenant and owner) stays
--- far under NOTIFY's 8000-byte limit.
-SELECT set_config('metadata.tenant_id', repeat('t', 128), false) IS NOT NULL AS tenant_set,
-       set_config('metadata.user_id', repeat('u', 128), false) IS NOT NULL AS user_set;
-SELECT version FROM metadata.save('object', repeat('n', 128), '{}', scope => 'user');
-SELECT octet_length(metadata._change_event(h)::text) AS payload_bytes
-FROM metadata.sys_metadata_history h WHERE h.name = repeat('n', 128);
-RESET metadata.tenant_id;
-RESET metadata.user_id;
+-- The feed is dense: positions 1..head are exactly the committed changes. A transaction
+-- that fails at commit (here: a reference checked at commit) takes no position either.
+SELECT name FROM metadata.register_type('gizmo', 'ui', schema => '{"type": "object"}',
+                                        reference_paths => '[{"path": "/part", "type": "gizmo"}]');
+BEGIN;
+SELECT version FROM metadata.save('gizmo', 'g1', '{"part": "missing"}', scope => 'system');
+COMMIT;
+SELECT version FROM metadata.save('gizmo', 'g2', '{}', scope => 'system');
+SELECT (SELECT head FROM metadata.sys_metadata_feed) = max(seq) AS head_is_last,
+       count(seq) = max(seq) AS dense, count(*) FILTER (WHERE seq IS NULL) AS unnumbered
+FROM metadata.sys_metadata_history;
+SELECT seq - :last_seq AS seq_after, name FROM metadata.changes_since(:last_seq + 5);

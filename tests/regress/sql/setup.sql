@@ -22,7 +22,7 @@ BEGIN
   SET LOCAL session_replication_role = origin;
   PERFORM metadata._sync_builtin_types();
   ALTER TABLE metadata.sys_metadata_history ALTER COLUMN id RESTART;
-  ALTER SEQUENCE metadata.sys_metadata_change_seq RESTART;
+  DELETE FROM metadata.sys_metadata_feed;
 END $$;
 GRANT USAGE ON SCHEMA regress TO PUBLIC;
 -- Login-less roles for the security test (roles are cluster-wide: create them once).
