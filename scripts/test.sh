@@ -3,7 +3,8 @@
 #   1. unit tests of the pure core (plain `cargo test`),
 #   2. #[pg_test] tests inside a Postgres backend (`cargo pgrx test`, as the postgres user),
 #   3. SQL regression tests (pg_regress) against the installed extension on a throwaway
-#      cluster, a pg_dump/pg_restore round trip, ALTER EXTENSION UPDATE from every frozen
+#      cluster, isolation specs of the races (tests/isolation), a pg_dump/pg_restore round
+#      trip, ALTER EXTENSION UPDATE from every frozen
 #      release (tests/upgrade), concurrent writers, client tests over real
 #      connections (tests/client), and, when METADATA_CORPUS points at
 #      shared/corpus, the corpus tests.
@@ -54,6 +55,11 @@ sql_tests() {
   regress regress tests/regress --schedule=tests/regress/schedule
 }
 
+# Races, with Postgres' isolationtester (tests/isolation/specs).
+isolation_tests() {
+  bash tests/isolation/run.sh "$WORK/isolation"
+}
+
 dump_tests() {
   bash tests/dump/dump_restore.sh
 }
@@ -87,6 +93,7 @@ run_suite "#[pg_test] tests (cargo pgrx test)" pg_tests
 install_extension
 cluster_start "$WORK/cluster" "$PORT"
 run_suite "SQL regression tests (pg_regress)" sql_tests
+run_suite "isolation specs (pg_isolation_regress)" isolation_tests
 run_suite "pg_dump/pg_restore round trip" dump_tests
 run_suite "upgrade from every release (ALTER EXTENSION UPDATE)" upgrade_tests
 run_suite "concurrent writers and a crash under load (pgbench)" concurrency_tests

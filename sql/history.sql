@@ -67,11 +67,13 @@ CREATE TRIGGER sys_metadata_before_delete
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_before_delete();
 
 -- Writes the history row of a change. The operation is create, update or delete (archive or
--- DELETE), unless the function making the change names it (metadata.change_op: publish,
--- revert); metadata.change_note is recorded as the note. Rows restored from a dump
--- (metadata._restoring) already have their history and are skipped. SECURITY DEFINER: callers cannot write
--- history themselves; who changed the row comes from its updated_by (set by the write
--- trigger as the caller) or, for a DELETE, from sys_metadata_before_delete.
+-- DELETE), unless the write function making the change names it (metadata._write_op():
+-- publish, revert, or skip for the draft row a publish removes; set in the library's
+-- memory, so a caller cannot name it); the note is the write function's change_note, else
+-- the setting metadata.change_note. Rows restored from a dump (metadata._restoring) already
+-- have their history and are skipped. SECURITY DEFINER: callers cannot write history
+-- themselves; who changed the row comes from its updated_by (set by the write trigger) or,
+-- for a DELETE, from sys_metadata_before_delete.
 CREATE FUNCTION metadata.sys_metadata_after_write() RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -79,10 +81,10 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     r metadata.sys_metadata;
-    op text := nullif(current_setting('metadata.change_op', true), '');
+    op text := metadata._write_op();
     version integer;
 BEGIN
-    IF metadata._restoring() THEN
+    IF op = 'skip' OR metadata._restoring() THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
@@ -108,7 +110,7 @@ BEGIN
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.checksum END,
             CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
                  ELSE NEW.updated_by END,
-            nullif(current_setting('metadata.change_note', true), ''));
+            coalesce(metadata._write_note(), nullif(current_setting('metadata.change_note', true), '')));
     PERFORM metadata._feed_pending();
     RETURN NULL;
 END
@@ -265,31 +267,17 @@ COMMENT ON FUNCTION metadata.diff(text, text, integer, integer, text, text) IS
 
 CREATE FUNCTION metadata.rollback(type text, name text, version integer, note text DEFAULT NULL,
                                   scope text DEFAULT 'platform', owner text DEFAULT NULL,
-                                  expected_version integer DEFAULT NULL)
+                                  expected_version integer DEFAULT NULL,
+                                  expected_checksum text DEFAULT '*')
 RETURNS metadata.sys_metadata
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    old metadata.sys_metadata_history;
-    result metadata.sys_metadata;
-BEGIN
-    old := metadata._history_at(rollback.type, rollback.name, rollback.version,
-                                rollback.scope, rollback.owner);
-    PERFORM set_config('metadata.change_op', 'revert', true);
-    result := metadata.save(rollback.type, rollback.name, old.metadata, scope => rollback.scope,
-                            owner => old.owner, strategy => old.strategy,
-                            expected_version => rollback.expected_version,
-                            extends => old.extends,
-                            change_note => coalesce(rollback.note, format('rollback to version %s', rollback.version)));
-    PERFORM set_config('metadata.change_op', '', true);
-    RETURN result;
-END
-$fn$;
-COMMENT ON FUNCTION metadata.rollback(text, text, integer, text, text, text, integer) IS
-  'Writes a new version of a layer of (type, name) equal to an old one (op revert, history '
-  'kept; a deleted layer comes back). Nothing changes when it already equals it. Errors: '
-  'P0002 no such version, 40001 expected_version mismatch, and those of save.';
+LANGUAGE sql VOLATILE
+RETURN metadata._rollback(type, name, version, note, scope, owner, expected_version,
+                          expected_checksum);
+COMMENT ON FUNCTION metadata.rollback(text, text, integer, text, text, text, integer, text) IS
+  'Writes a new version of a layer of (type, name) equal to an old one: its document, '
+  'strategy and extends (op revert, history kept; a deleted layer comes back). Nothing '
+  'changes when it already equals it. Errors: P0002 no such version, 40001 '
+  'expected_version / expected_checksum mismatch, and those of save.';
 
 -- One change of the feed, as changes_since returns it (the NOTIFY payload plus changed_at).
 CREATE TYPE metadata.change_event AS (

@@ -5,28 +5,20 @@
 \echo Use "ALTER EXTENSION metadata UPDATE TO '0.2.0'" to load this file. \quit
 
 -- Each SQL-callable Rust function is now named as its SQL function, and binds the symbol
--- of that name (src/pg/legacy.rs keeps 0.1.0's symbols for 0.1.0 install scripts).
-CREATE OR REPLACE FUNCTION metadata._below_checksum(type_name text, name text, scope text, tenant text,
-                                                    owner text, extends text) RETURNS text
-STABLE PARALLEL RESTRICTED LANGUAGE c AS 'MODULE_PATHNAME', '_below_checksum_wrapper';
+-- of that name (src/pg/legacy.rs keeps 0.1.0's symbols for 0.1.0 install scripts). The
+-- write helpers _below_checksum, _check_write, _check_references and _document_checksum
+-- are dropped below instead.
 CREATE OR REPLACE FUNCTION metadata._builtin_types()
 RETURNS TABLE (name text, domain text, schema jsonb, reference_paths jsonb, locked_paths text[])
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_builtin_types_wrapper';
 CREATE OR REPLACE FUNCTION metadata._canonical(doc text) RETURNS text
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_canonical_wrapper';
-CREATE OR REPLACE FUNCTION metadata._check_references(type_name text, name text, tenant text, owner text)
-RETURNS void VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_check_references_wrapper';
 CREATE OR REPLACE FUNCTION metadata._check_schema(type_name text, schema text) RETURNS void
 STABLE PARALLEL RESTRICTED LANGUAGE c AS 'MODULE_PATHNAME', '_check_schema_wrapper';
-CREATE OR REPLACE FUNCTION metadata._check_write(type_name text, name text, scope text, tenant text,
-                                                 owner text, extends text, draft boolean) RETURNS void
-VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_check_write_wrapper';
 CREATE OR REPLACE FUNCTION metadata._checksum(doc text) RETURNS text
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_checksum_wrapper';
 CREATE OR REPLACE FUNCTION metadata._diff(a text, b text) RETURNS jsonb
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_diff_wrapper';
-CREATE OR REPLACE FUNCTION metadata._document_checksum(doc text) RETURNS text
-IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_document_checksum_wrapper';
 CREATE OR REPLACE FUNCTION metadata._effective(type_name text, name text, preview boolean) RETURNS jsonb
 STABLE PARALLEL RESTRICTED LANGUAGE c AS 'MODULE_PATHNAME', '_effective_wrapper';
 CREATE OR REPLACE FUNCTION metadata._effective_all(type_name text, preview boolean)
@@ -71,10 +63,10 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     r metadata.sys_metadata;
-    op text := nullif(current_setting('metadata.change_op', true), '');
+    op text := metadata._write_op();
     version integer;
 BEGIN
-    IF metadata._restoring() THEN
+    IF op = 'skip' OR metadata._restoring() THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
@@ -100,7 +92,7 @@ BEGIN
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.checksum END,
             CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
                  ELSE NEW.updated_by END,
-            nullif(current_setting('metadata.change_note', true), ''));
+            coalesce(metadata._write_note(), nullif(current_setting('metadata.change_note', true), '')));
     PERFORM metadata._feed_pending();
     RETURN NULL;
 END
@@ -214,7 +206,7 @@ DECLARE
     result metadata.sys_metadata_type;
 BEGIN
     PERFORM metadata._require(register_type.name, 'name');
-    IF register_type.name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+    IF NOT metadata._is_type_name(register_type.name) THEN
         RAISE EXCEPTION 'invalid type name "%"', left(register_type.name, 200)
             USING ERRCODE = 'invalid_name',
                   DETAIL = 'Type names are lower case: a letter, then letters, digits and "_" (at most 63).';
@@ -298,25 +290,40 @@ BEGIN
         present(kind, object, grantee, privilege) AS (
             SELECT o.kind, o.object, coalesce(r.rolname::text, 'PUBLIC'), a.privilege_type
             FROM objects o, aclexplode(o.acl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-            WHERE a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin')),
+            WHERE a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin')
+            UNION ALL
+            -- Column privileges, as "INSERT (name)".
+            SELECT 'TABLE', c.oid::regclass::text, coalesce(r.rolname::text, 'PUBLIC'),
+                   a.privilege_type || ' (' || quote_ident(att.attname) || ')'
+            FROM pg_class c JOIN pg_attribute att ON att.attrelid = c.oid,
+                 aclexplode(att.attacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+            WHERE c.relnamespace = 'metadata'::regnamespace AND att.attnum > 0
+              AND NOT att.attisdropped
+              AND (a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin'))),
         wanted(kind, object, grantee, privilege) AS (
             VALUES ('SCHEMA', 'metadata', 'metadata_reader', 'USAGE'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
-                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'INSERT'),
-                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'UPDATE'),
-                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'DELETE'),
+                   ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'INSERT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'UPDATE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'DELETE')
+            UNION ALL
+            SELECT 'TABLE', 'metadata.sys_metadata', 'metadata_editor', privilege || ' (' || col || ')'
+            FROM unnest(ARRAY['INSERT', 'UPDATE']) AS privilege,
+                 unnest(ARRAY['namespace', 'strategy', 'extends', 'metadata', 'state', 'tags',
+                              'source', 'managed_by', 'package_id', 'package_version']) AS col
+            UNION ALL
+            SELECT 'TABLE', 'metadata.sys_metadata', 'metadata_editor', 'INSERT (' || col || ')'
+            FROM unnest(ARRAY['tenant_id', 'type', 'name', 'scope', 'owner']) AS col
             UNION ALL
             SELECT 'ROUTINE', p.oid::regprocedure::text, 'metadata_reader', 'EXECUTE'
             FROM pg_proc p
             WHERE p.pronamespace = 'metadata'::regnamespace AND NOT p.prosecdef
               AND p.proname <> '_grant_privileges')
         -- Every ACL is made explicit (a REVOKE that changes nothing does it), as 0.1.0's
-        -- script left them, then the differences are granted or revoked, reader first.
+        -- script left them, then the differences are revoked and granted, reader first.
         SELECT * FROM (
             SELECT 'REVOKE' AS action, 'FROM' AS direction, o.kind, o.object, 'PUBLIC' AS grantee,
                    'ALL' AS privilege
@@ -325,8 +332,10 @@ BEGIN
             SELECT 'GRANT', 'TO', w.* FROM (TABLE wanted EXCEPT TABLE present) w
             UNION ALL
             SELECT 'REVOKE', 'FROM', p.* FROM (TABLE present EXCEPT TABLE wanted) p) AS d
-        ORDER BY d.kind, d.object, array_position(ARRAY['PUBLIC', 'metadata_reader', 'metadata_editor',
-                                                         'metadata_admin'], d.grantee), d.privilege
+        -- Revokes first: revoking a table privilege revokes its column privileges too.
+        ORDER BY d.action DESC, d.kind, d.object,
+                 array_position(ARRAY['PUBLIC', 'metadata_reader', 'metadata_editor',
+                                      'metadata_admin'], d.grantee), d.privilege
     LOOP
         EXECUTE format('%s %s ON %s %s %s %s', g.action, g.privilege, g.kind, g.object, g.direction,
                        CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);
@@ -423,6 +432,335 @@ ALTER FUNCTION metadata._check_version(integer, integer, text) SET search_path =
 ALTER FUNCTION metadata._history_at(text, text, integer, text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION metadata._require_pointers(text[], text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION metadata._require_reference_paths(jsonb) SET search_path = pg_catalog, pg_temp;
+
+-- The write path in Rust (src/pg/write.rs): save, publish, delete, rollback and bulk_save
+-- cross into Rust once; the write trigger is Rust too (src/pg/trigger.rs) and runs the same
+-- checks for plain SQL writes; references are checked by the commit step.
+--
+-- save, publish, delete and rollback gain expected_checksum, so they are created anew:
+-- EXECUTE granted directly on them (not through the extension's roles) is listed here, to
+-- be granted again after the update.
+DO $warn$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT p.oid::regprocedure AS routine, r.rolname AS grantee
+        FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+        JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+        WHERE p.pronamespace = 'metadata'::regnamespace
+          AND p.proname IN ('save', 'publish', 'delete', 'rollback')
+          AND r.rolname NOT IN ('metadata_reader', 'metadata_editor', 'metadata_admin')
+          AND r.oid <> p.proowner
+    LOOP
+        RAISE WARNING 'metadata 0.2.0 re-creates %: grant EXECUTE to % again after the update', g.routine, g.grantee;
+    END LOOP;
+END
+$warn$;
+
+-- The name rules, in the library (src/core/names.rs), for the domain and the type registry.
+CREATE FUNCTION metadata."_is_machine_name"(
+	"name" TEXT /* & str */
+) RETURNS bool /* bool */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_is_machine_name_wrapper';
+CREATE FUNCTION metadata."_is_type_name"(
+	"name" TEXT /* & str */
+) RETURNS bool /* bool */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_is_type_name_wrapper';
+ALTER DOMAIN metadata.machine_name DROP CONSTRAINT machine_name_check;
+ALTER DOMAIN metadata.machine_name ADD CONSTRAINT machine_name_check CHECK (metadata._is_machine_name(VALUE));
+ALTER TABLE metadata.sys_metadata_type DROP CONSTRAINT sys_metadata_type_name_check;
+ALTER TABLE metadata.sys_metadata_type ADD CONSTRAINT sys_metadata_type_name_check CHECK (metadata._is_type_name(name));
+
+-- A draft records the version of the live row it was saved over (publish checks it). 0.1.0
+-- compared times: a draft saved after its live row changed gets that row's version, one
+-- whose live row changed since gets none (so publishing it needs force, as before).
+ALTER TABLE metadata.sys_metadata ADD COLUMN base_version integer;
+SET LOCAL session_replication_role = replica;
+UPDATE metadata.sys_metadata d SET base_version = l.version
+FROM metadata.sys_metadata l
+WHERE d.state = 'draft' AND l.state IN ('active', 'deprecated') AND l.updated_at <= d.updated_at
+  AND l.type = d.type AND l.name = d.name AND l.scope = d.scope
+  AND l.tenant_id IS NOT DISTINCT FROM d.tenant_id AND l.owner IS NOT DISTINCT FROM d.owner;
+SET LOCAL session_replication_role = origin;
+
+-- The write trigger, now the library's; the commit step checks references.
+CREATE OR REPLACE FUNCTION metadata."sys_metadata_before_write"()
+	RETURNS TRIGGER
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'sys_metadata_before_write_wrapper';
+DROP TRIGGER sys_metadata_references ON metadata.sys_metadata;
+DROP FUNCTION metadata.sys_metadata_check_references();
+
+-- 0.1.0's write helpers go (their symbols stay in the library for 0.1.0's script).
+DROP FUNCTION metadata._document_checksum(text);
+DROP FUNCTION metadata._below_checksum(text, text, text, text, text, text);
+DROP FUNCTION metadata._check_write(text, text, text, text, text, text, boolean);
+DROP FUNCTION metadata._check_references(text, text, text, text);
+DROP FUNCTION metadata._lock_layer(text, text, text, text, text, boolean);
+DROP FUNCTION metadata._reraise(text, text, text, text);
+DROP FUNCTION metadata._check_version(integer, integer, text);
+DROP FUNCTION metadata._save_item(jsonb);
+DROP FUNCTION metadata._layer_key(text, text);
+DROP FUNCTION metadata._describe(text, text, text, text, text);
+DROP FUNCTION metadata.save(text, text, jsonb, text, text, text, integer, text, text, text, text, text[], text, text, text, text, text);
+DROP FUNCTION metadata.publish(text, text, text, text, integer, boolean);
+DROP FUNCTION metadata.delete(text, text, text, text, integer);
+DROP FUNCTION metadata.rollback(text, text, integer, text, text, text, integer);
+
+CREATE FUNCTION metadata."_layer_key"(
+	"scope" TEXT, /* Option < & str > */
+	"owner" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"tenant_id" TEXT,  /* Option < String > */
+	"owner_id" TEXT  /* Option < String > */
+)
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_layer_key_wrapper';
+CREATE FUNCTION metadata."_describe"(
+	"type_name" TEXT, /* & str */
+	"name" TEXT, /* & str */
+	"scope" TEXT, /* & str */
+	"tenant" TEXT, /* Option < & str > */
+	"owner" TEXT /* Option < & str > */
+) RETURNS TEXT /* String */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_describe_wrapper';
+CREATE FUNCTION metadata."_save"(
+	"type_name" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"doc" jsonb, /* Option < JsonbBytes > */
+	"scope" TEXT, /* Option < & str > */
+	"owner" TEXT, /* Option < & str > */
+	"strategy" TEXT, /* Option < & str > */
+	"expected_version" INT, /* Option < i32 > */
+	"on_conflict" TEXT, /* Option < & str > */
+	"state" TEXT, /* Option < & str > */
+	"extends" TEXT, /* Option < & str > */
+	"namespace" TEXT, /* Option < & str > */
+	"tags" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"source" TEXT, /* Option < & str > */
+	"managed_by" TEXT, /* Option < & str > */
+	"package_id" TEXT, /* Option < & str > */
+	"package_version" TEXT, /* Option < & str > */
+	"change_note" TEXT, /* Option < & str > */
+	"expected_checksum" TEXT /* Option < & str > */
+) RETURNS metadata.sys_metadata /* :: pgrx :: heap_tuple :: PgHeapTuple < '_, :: pgrx :: pgbox :: AllocatedByRust
+> */
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_save_wrapper';
+CREATE FUNCTION metadata."_publish"(
+	"type_name" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"scope" TEXT, /* Option < & str > */
+	"owner" TEXT, /* Option < & str > */
+	"expected_version" INT, /* Option < i32 > */
+	"force" bool, /* Option < bool > */
+	"expected_checksum" TEXT /* Option < & str > */
+) RETURNS metadata.sys_metadata /* :: pgrx :: heap_tuple :: PgHeapTuple < '_, :: pgrx :: pgbox :: AllocatedByRust
+> */
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_publish_wrapper';
+CREATE FUNCTION metadata."_delete"(
+	"type_name" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"scope" TEXT, /* Option < & str > */
+	"owner" TEXT, /* Option < & str > */
+	"expected_version" INT, /* Option < i32 > */
+	"expected_checksum" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_delete_wrapper';
+CREATE FUNCTION metadata."_rollback"(
+	"type_name" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"version" INT, /* Option < i32 > */
+	"note" TEXT, /* Option < & str > */
+	"scope" TEXT, /* Option < & str > */
+	"owner" TEXT, /* Option < & str > */
+	"expected_version" INT, /* Option < i32 > */
+	"expected_checksum" TEXT /* Option < & str > */
+) RETURNS metadata.sys_metadata /* :: pgrx :: heap_tuple :: PgHeapTuple < '_, :: pgrx :: pgbox :: AllocatedByRust
+> */
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_rollback_wrapper';
+CREATE FUNCTION metadata."_bulk_save"(
+	"items" jsonb, /* Option < JsonB > */
+	"continue_on_error" bool /* Option < bool > */
+) RETURNS jsonb /* JsonB */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_bulk_save_wrapper';
+CREATE FUNCTION metadata."_write_op"() RETURNS TEXT /* Option < & '_ str > */
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_write_op_wrapper';
+CREATE FUNCTION metadata."_write_note"() RETURNS TEXT /* Option < String > */
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_write_note_wrapper';
+
+CREATE FUNCTION metadata.save(
+    type text,
+    name text,
+    doc jsonb,
+    scope text DEFAULT 'platform',
+    owner text DEFAULT NULL,
+    strategy text DEFAULT NULL,
+    expected_version integer DEFAULT NULL,
+    on_conflict text DEFAULT 'update',
+    state text DEFAULT 'active',
+    extends text DEFAULT NULL,
+    namespace text DEFAULT NULL,
+    tags text[] DEFAULT NULL,
+    source text DEFAULT NULL,
+    managed_by text DEFAULT NULL,
+    package_id text DEFAULT NULL,
+    package_version text DEFAULT NULL,
+    change_note text DEFAULT NULL,
+    expected_checksum text DEFAULT '*'
+) RETURNS metadata.sys_metadata
+LANGUAGE sql VOLATILE
+RETURN metadata._save(type, name, doc, scope, owner, strategy, expected_version, on_conflict,
+                      state, extends, namespace, tags, source, managed_by, package_id,
+                      package_version, change_note, expected_checksum);
+COMMENT ON FUNCTION metadata.save(text, text, jsonb, text, text, text, integer, text, text, text, text, text[], text, text, text, text, text, text) IS
+  'Writes one layer of (type, name) for the caller''s tenant and returns the stored row. '
+  'doc: a JSON object, the whole item (strategy replace, or the bottom layer) or an RFC 7396 '
+  'merge patch. scope system (global), platform (the tenant''s), user (owner, default '
+  'metadata.user_id). state active, draft (a pending change, see publish) or deprecated. '
+  'on_conflict: update (new document; attributes not given are kept), replace (new document '
+  'and attributes, defaults for those not given), skip (return the stored row), error '
+  '(23505). expected_version: the version the caller read (0 = must not exist); '
+  'expected_checksum: the sha256: checksum the caller read (NULL = must not exist; the '
+  'default * = not checked); a mismatch raises 40001. change_note goes to the history row. '
+  'Saving what is stored changes nothing. Errors: 22004 NULL, 22023 bad scope/state/'
+  'strategy/on_conflict/owner or non-object doc, 42602 bad name, 42704 unregistered type, '
+  '54000/54001 document over 4 MiB or 100 levels, 42P19 extends cycle, 23503 missing '
+  'extends parent, 0A000 overlay or runtime item the type does not allow, 23514 locked path '
+  'changed or (strict) schema not satisfied, 23505, 40001, 42501 outside the caller''s rights.';
+
+CREATE FUNCTION metadata.delete(type text, name text, scope text DEFAULT 'platform',
+                                owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
+                                expected_checksum text DEFAULT '*')
+RETURNS boolean
+LANGUAGE sql VOLATILE
+RETURN metadata._delete(type, name, scope, owner, expected_version, expected_checksum);
+COMMENT ON FUNCTION metadata.delete(text, text, text, text, integer, text) IS
+  'Archives the live layer of (type, name) at scope (state archived, version + 1; the row and '
+  'its history are kept; a later save revives it). Returns false when there was none. '
+  'expected_version / expected_checksum as for save. Errors: 22004, 22023, 42704, 40001, 42501.';
+
+CREATE FUNCTION metadata.publish(type text, name text, scope text DEFAULT 'platform',
+                                 owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
+                                 force boolean DEFAULT false, expected_checksum text DEFAULT '*')
+RETURNS metadata.sys_metadata
+LANGUAGE sql VOLATILE
+RETURN metadata._publish(type, name, scope, owner, expected_version, force, expected_checksum);
+COMMENT ON FUNCTION metadata.publish(text, text, text, text, integer, boolean, text) IS
+  'Promotes the draft layer of (type, name) at scope to active: the live row takes the '
+  'draft''s document and attributes (version + 1) and the draft row goes; without a live row '
+  'the draft row becomes it. One change: one history row (op publish), one event. Returns '
+  'the live row. Errors: P0002 no draft, 40001 expected_version / expected_checksum (of the '
+  'draft) mismatch, or the live layer is no longer the version the draft was saved over '
+  '(force => true publishes anyway), and those of the checks of save.';
+
+CREATE OR REPLACE FUNCTION metadata.bulk_save(items jsonb, continue_on_error boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+RETURN metadata._bulk_save(items, continue_on_error);
+COMMENT ON FUNCTION metadata.bulk_save(jsonb, boolean) IS
+  'Saves a JSON array of items {type, name, metadata, scope?, owner?, strategy?, state?, '
+  'extends?, namespace?, tags?, expected_version?, expected_checksum?, on_conflict?, source?, '
+  'managed_by?, package_id?, package_version?, change_note?} (the items of a bundle) and '
+  'returns {total, succeeded, failed, errors[]}. Without continue_on_error it is all or '
+  'nothing: the first failure raises its own SQLSTATE, the message naming the item as '
+  '/index. With it, each item is saved on its own and failures are listed as {index, '
+  'pointer, type, name, sqlstate, message, detail}. Errors: 22004 NULL items, 22023 not an '
+  'array, an unknown item key, tags not an array of strings.';
+
+CREATE FUNCTION metadata.rollback(type text, name text, version integer, note text DEFAULT NULL,
+                                  scope text DEFAULT 'platform', owner text DEFAULT NULL,
+                                  expected_version integer DEFAULT NULL,
+                                  expected_checksum text DEFAULT '*')
+RETURNS metadata.sys_metadata
+LANGUAGE sql VOLATILE
+RETURN metadata._rollback(type, name, version, note, scope, owner, expected_version,
+                          expected_checksum);
+COMMENT ON FUNCTION metadata.rollback(text, text, integer, text, text, text, integer, text) IS
+  'Writes a new version of a layer of (type, name) equal to an old one: its document, '
+  'strategy and extends (op revert, history kept; a deleted layer comes back). Nothing '
+  'changes when it already equals it. Errors: P0002 no such version, 40001 '
+  'expected_version / expected_checksum mismatch, and those of save.';
+
+CREATE OR REPLACE FUNCTION metadata._require_name(value text, what text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM metadata._require(value, what);
+    IF NOT metadata._is_machine_name(value) THEN
+        RAISE EXCEPTION 'invalid % "%"', what, left(value, 200)
+            USING ERRCODE = 'invalid_name',
+                  DETAIL = 'Names start with a letter or "_" and contain only letters, digits, "_", "." and "-" (at most 128).';
+    END IF;
+    RETURN value;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION metadata._require_reference_paths(reference_paths jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF jsonb_typeof(reference_paths) IS DISTINCT FROM 'array' OR EXISTS (
+        SELECT 1 FROM jsonb_array_elements(reference_paths) AS r
+        WHERE jsonb_typeof(r) <> 'object'
+           OR (SELECT count(*) FROM jsonb_object_keys(r)) <> 2
+           OR jsonb_typeof(r -> 'path') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(r -> 'type') IS DISTINCT FROM 'string'
+           OR r ->> 'path' !~ '^(/[^/]*)*$'
+           OR NOT metadata._is_type_name(r ->> 'type')) THEN
+        RAISE EXCEPTION 'reference_paths must be a JSON array of {"path": JSON Pointer, "type": type name}'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = left(reference_paths::text, 500);
+    END IF;
+END
+$fn$;
+
+-- SELECT * in a function body is expanded when it is created: the new column needs it again.
+CREATE OR REPLACE FUNCTION metadata._layer_rows(p_type text, p_name text, p_tenant text, p_scope text,
+                                     p_owner text)
+RETURNS SETOF metadata.sys_metadata
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT * FROM metadata.sys_metadata m
+    WHERE p_tenant IS NULL AND p_owner IS NULL AND m.tenant_id IS NULL AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner IS NULL
+    UNION ALL
+    SELECT * FROM metadata.sys_metadata m
+    WHERE p_tenant IS NULL AND m.tenant_id IS NULL AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner = p_owner
+    UNION ALL
+    SELECT * FROM metadata.sys_metadata m
+    WHERE p_owner IS NULL AND m.tenant_id = p_tenant AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner IS NULL
+    UNION ALL
+    SELECT * FROM metadata.sys_metadata m
+    WHERE m.tenant_id = p_tenant AND m.type = p_type
+      AND m.name = p_name AND m.scope = p_scope AND m.owner = p_owner;
+END;
+
 
 -- Every upgrade script ends with these two calls.
 SELECT metadata._sync_builtin_types();

@@ -1,5 +1,7 @@
 -- metadata: tables, constraints, indexes and the write trigger (DESIGN §2).
--- Runs first in the extension script; the schema `metadata` comes from metadata.control.
+-- Runs early in the extension script, after the name rules and the write trigger's function
+-- (Rust, src/pg/key.rs and src/pg/trigger.rs); the schema `metadata` comes from
+-- metadata.control.
 
 -- The caller's context (DESIGN §1). Empty counts as unset.
 
@@ -37,9 +39,9 @@ RETURN pg_catalog.current_setting('row_security') = 'off'
 
 -- Machine names of items, namespaces and extends: a letter or underscore, then letters,
 -- digits, '_', '.', '-'; at most 128 characters. Quotes, spaces and SQL metacharacters
--- are refused.
+-- are refused. The rule is the library's (src/core/names.rs), for every caller.
 CREATE DOMAIN metadata.machine_name AS text
-  CHECK (VALUE ~ '^[A-Za-z_][A-Za-z0-9_.-]{0,127}$');
+  CONSTRAINT machine_name_check CHECK (metadata._is_machine_name(VALUE));
 COMMENT ON DOMAIN metadata.machine_name IS
   'Machine name: ^[A-Za-z_][A-Za-z0-9_.-]{0,127}$ (no quotes, spaces or SQL metacharacters).';
 
@@ -48,7 +50,8 @@ COMMENT ON DOMAIN metadata.machine_name IS
 -- registered and the built-in ones they changed; on restore, a row for a name that exists
 -- updates it (trigger below).
 CREATE TABLE metadata.sys_metadata_type (
-    name                 text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    name                 text PRIMARY KEY
+                         CONSTRAINT sys_metadata_type_name_check CHECK (metadata._is_type_name(name)),
     domain               text NOT NULL
                          CHECK (domain IN ('data', 'ui', 'automation', 'system', 'security', 'ai')),
     description          text,
@@ -145,6 +148,8 @@ CREATE TABLE metadata.sys_metadata (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_by      text NOT NULL DEFAULT '',
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- Of a draft: the version of the live row it was saved over (publish checks it).
+    base_version    integer,
     -- A user layer belongs to one user; no other layer has an owner.
     CONSTRAINT sys_metadata_owner_iff_user CHECK ((scope = 'user') = (owner IS NOT NULL)),
     -- System rows are shipped by packages for everyone: they are global.
@@ -171,77 +176,12 @@ CREATE INDEX sys_metadata_user_layers ON metadata.sys_metadata (tenant_id, owner
 
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata', '');
 
--- Keeps version, checksum and audit columns true for every write, save() or plain SQL.
--- INSERT: checksum is computed (a given one must match the document, else 23514); version
--- and audit columns keep given values (so pg_restore brings rows back as they were) and
--- default to 1, now() and metadata.current_actor().
--- UPDATE: version grows by one on every change; an UPDATE that changes nothing keeps it.
--- id, version, checksum and created_* cannot be updated (SQLSTATE 428C9 generated_always).
-CREATE FUNCTION metadata.sys_metadata_before_write() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    actor text := metadata.current_actor();
-    computed text;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        computed := metadata._document_checksum(NEW.metadata::text);
-        IF NEW.checksum <> '' AND NEW.checksum <> computed THEN
-            RAISE EXCEPTION 'checksum % does not match the document (%)', left(NEW.checksum, 80), computed
-                USING ERRCODE = 'check_violation',
-                      HINT = 'Leave checksum out: the extension computes it.';
-        END IF;
-        NEW.checksum := computed;
-        IF NEW.created_by = '' THEN
-            NEW.created_by := actor;
-        END IF;
-        IF NEW.updated_by = '' THEN
-            NEW.updated_by := actor;
-        END IF;
-        RETURN NEW;
-    END IF;
-
-    IF NEW.version IS DISTINCT FROM OLD.version OR NEW.checksum IS DISTINCT FROM OLD.checksum
-       OR NEW.id IS DISTINCT FROM OLD.id
-       OR NEW.created_by IS DISTINCT FROM OLD.created_by
-       OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
-        RAISE EXCEPTION 'id, version, checksum and created_* of metadata.sys_metadata cannot be updated'
-            USING ERRCODE = 'generated_always',
-                  HINT = 'They are maintained by the extension; use metadata.save() or update the document.';
-    END IF;
-    IF NEW.metadata IS DISTINCT FROM OLD.metadata THEN
-        NEW.checksum := metadata._document_checksum(NEW.metadata::text);
-    END IF;
-    IF NEW IS NOT DISTINCT FROM OLD THEN
-        RETURN NEW;  -- nothing changed: same version, same audit
-    END IF;
-    NEW.version := OLD.version + 1;
-    NEW.updated_at := now();
-    NEW.updated_by := actor;
-    RETURN NEW;
-END
-$fn$;
-
+-- The write trigger (src/pg/trigger.rs, function sys_metadata_before_write in Rust): for
+-- every write, save() or plain SQL, the extension decides version, checksum, base_checksum,
+-- base_version and the audit columns (another value given: 428C9 generated_always), an
+-- UPDATE cannot move a row to another layer key (428C9), and a live or draft row is checked
+-- as save() checks it: resolution, the type's rules, the JSON Schema of the effective
+-- document. References are checked at commit (the commit step, src/pg/feed.rs).
 CREATE TRIGGER sys_metadata_before_write
     BEFORE INSERT OR UPDATE ON metadata.sys_metadata
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_before_write();
-
--- References (DESIGN §4 "Validation"): checked at the end of the transaction, so that a
--- bundle loads in any order; see metadata._check_references.
-CREATE FUNCTION metadata.sys_metadata_check_references() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-    IF NEW.state IN ('active', 'deprecated') THEN
-        PERFORM metadata._check_references(NEW.type, NEW.name, NEW.tenant_id, NEW.owner);
-    END IF;
-    RETURN NULL;
-END
-$fn$;
-
-CREATE CONSTRAINT TRIGGER sys_metadata_references
-    AFTER INSERT OR UPDATE ON metadata.sys_metadata
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_check_references();

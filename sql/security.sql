@@ -69,9 +69,12 @@ CREATE POLICY sys_metadata_history_read ON metadata.sys_metadata_history FOR SEL
 -- calling it, so objects that a later version adds are covered too. PUBLIC gets nothing.
 -- metadata_reader: USAGE on the schema, SELECT on the three tables (row level security
 -- decides which rows), EXECUTE on every function of the schema except the SECURITY
--- DEFINER ones (the trigger functions that write history and the feed) and this one.
--- metadata_editor (a reader): INSERT, UPDATE, DELETE on sys_metadata. metadata_admin (an
--- editor): also on sys_metadata_type.
+-- DEFINER ones (the trigger functions that write history) and this one.
+-- metadata_editor (a reader): INSERT and UPDATE of sys_metadata, column by column (the
+-- columns a caller may give; the write trigger maintains the others): with no table-wide
+-- UPDATE or DELETE privilege, an editor cannot LOCK the table in a mode that would stall
+-- other tenants' writers. metadata_admin (an editor): also DELETE of sys_metadata, and
+-- INSERT, UPDATE, DELETE of sys_metadata_type.
 -- Only privileges that differ from the rule are granted or revoked, and only for PUBLIC
 -- and the extension's roles: a GRANT or REVOKE run by an update script records the
 -- object's whole ACL as the extension's initial privileges (pg_init_privs), which pg_dump
@@ -102,25 +105,40 @@ BEGIN
         present(kind, object, grantee, privilege) AS (
             SELECT o.kind, o.object, coalesce(r.rolname::text, 'PUBLIC'), a.privilege_type
             FROM objects o, aclexplode(o.acl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-            WHERE a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin')),
+            WHERE a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin')
+            UNION ALL
+            -- Column privileges, as "INSERT (name)".
+            SELECT 'TABLE', c.oid::regclass::text, coalesce(r.rolname::text, 'PUBLIC'),
+                   a.privilege_type || ' (' || quote_ident(att.attname) || ')'
+            FROM pg_class c JOIN pg_attribute att ON att.attrelid = c.oid,
+                 aclexplode(att.attacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+            WHERE c.relnamespace = 'metadata'::regnamespace AND att.attnum > 0
+              AND NOT att.attisdropped
+              AND (a.grantee = 0 OR r.rolname IN ('metadata_reader', 'metadata_editor', 'metadata_admin'))),
         wanted(kind, object, grantee, privilege) AS (
             VALUES ('SCHEMA', 'metadata', 'metadata_reader', 'USAGE'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
-                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'INSERT'),
-                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'UPDATE'),
-                   ('TABLE', 'metadata.sys_metadata', 'metadata_editor', 'DELETE'),
+                   ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'INSERT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'UPDATE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'DELETE')
+            UNION ALL
+            SELECT 'TABLE', 'metadata.sys_metadata', 'metadata_editor', privilege || ' (' || col || ')'
+            FROM unnest(ARRAY['INSERT', 'UPDATE']) AS privilege,
+                 unnest(ARRAY['namespace', 'strategy', 'extends', 'metadata', 'state', 'tags',
+                              'source', 'managed_by', 'package_id', 'package_version']) AS col
+            UNION ALL
+            SELECT 'TABLE', 'metadata.sys_metadata', 'metadata_editor', 'INSERT (' || col || ')'
+            FROM unnest(ARRAY['tenant_id', 'type', 'name', 'scope', 'owner']) AS col
             UNION ALL
             SELECT 'ROUTINE', p.oid::regprocedure::text, 'metadata_reader', 'EXECUTE'
             FROM pg_proc p
             WHERE p.pronamespace = 'metadata'::regnamespace AND NOT p.prosecdef
               AND p.proname <> '_grant_privileges')
         -- Every ACL is made explicit (a REVOKE that changes nothing does it), as 0.1.0's
-        -- script left them, then the differences are granted or revoked, reader first.
+        -- script left them, then the differences are revoked and granted, reader first.
         SELECT * FROM (
             SELECT 'REVOKE' AS action, 'FROM' AS direction, o.kind, o.object, 'PUBLIC' AS grantee,
                    'ALL' AS privilege
@@ -129,8 +147,10 @@ BEGIN
             SELECT 'GRANT', 'TO', w.* FROM (TABLE wanted EXCEPT TABLE present) w
             UNION ALL
             SELECT 'REVOKE', 'FROM', p.* FROM (TABLE present EXCEPT TABLE wanted) p) AS d
-        ORDER BY d.kind, d.object, array_position(ARRAY['PUBLIC', 'metadata_reader', 'metadata_editor',
-                                                         'metadata_admin'], d.grantee), d.privilege
+        -- Revokes first: revoking a table privilege revokes its column privileges too.
+        ORDER BY d.action DESC, d.kind, d.object,
+                 array_position(ARRAY['PUBLIC', 'metadata_reader', 'metadata_editor',
+                                      'metadata_admin'], d.grantee), d.privilege
     LOOP
         EXECUTE format('%s %s ON %s %s %s %s', g.action, g.privilege, g.kind, g.object, g.direction,
                        CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);

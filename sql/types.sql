@@ -44,7 +44,7 @@ BEGIN
            OR jsonb_typeof(r -> 'path') IS DISTINCT FROM 'string'
            OR jsonb_typeof(r -> 'type') IS DISTINCT FROM 'string'
            OR r ->> 'path' !~ '^(/[^/]*)*$'
-           OR r ->> 'type' !~ '^[a-z][a-z0-9_]{0,62}$') THEN
+           OR NOT metadata._is_type_name(r ->> 'type')) THEN
         RAISE EXCEPTION 'reference_paths must be a JSON array of {"path": JSON Pointer, "type": type name}'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = left(reference_paths::text, 500);
@@ -74,7 +74,7 @@ DECLARE
     result metadata.sys_metadata_type;
 BEGIN
     PERFORM metadata._require(register_type.name, 'name');
-    IF register_type.name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+    IF NOT metadata._is_type_name(register_type.name) THEN
         RAISE EXCEPTION 'invalid type name "%"', left(register_type.name, 200)
             USING ERRCODE = 'invalid_name',
                   DETAIL = 'Type names are lower case: a letter, then letters, digits and "_" (at most 63).';

@@ -7,9 +7,18 @@ pub mod core;
 ::pgrx::pg_module_magic!(name, version);
 pub mod pg;
 
-// The extension script, in order: tables first, then the Rust functions (`metadata._*`),
-// then the SQL API that wraps them (SQL-body functions need their callees to exist).
-pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+// The extension script, in order: the name rules and the write trigger's function (Rust),
+// the tables, then the other Rust functions (`metadata._*`) and the SQL API that wraps them
+// (SQL-body functions need their callees to exist); the privileges rule last.
+pgrx::extension_sql_file!(
+    "../sql/schema.sql",
+    name = "schema",
+    requires = [
+        pg::key::_is_machine_name,
+        pg::key::_is_type_name,
+        pg::trigger::sys_metadata_before_write
+    ]
+);
 pgrx::extension_sql_file!(
     "../sql/documents.sql",
     name = "documents",
@@ -28,22 +37,39 @@ pgrx::extension_sql_file!(
         pg::resolution::_explain
     ]
 );
-pgrx::extension_sql_file!("../sql/checks.sql", name = "checks", requires = ["schema"]);
+pgrx::extension_sql_file!(
+    "../sql/arguments.sql",
+    name = "arguments",
+    requires = ["schema", pg::key::_is_machine_name]
+);
 pgrx::extension_sql_file!(
     "../sql/items.sql",
     name = "items",
     requires = [
-        "checks",
-        pg::documents::_document_checksum,
-        pg::resolution::_below_checksum,
-        pg::checks::_check_write
+        "arguments",
+        pg::key::_layer_key,
+        pg::write::_save,
+        pg::write::_publish,
+        pg::write::_delete
     ]
 );
-pgrx::extension_sql_file!("../sql/bulk.sql", name = "bulk", requires = ["items"]);
+pgrx::extension_sql_file!(
+    "../sql/bulk.sql",
+    name = "bulk",
+    requires = ["items", pg::bulk::_bulk_save]
+);
 pgrx::extension_sql_file!(
     "../sql/history.sql",
     name = "history",
-    requires = ["items", pg::documents::_diff, pg::feed::_feed_pending]
+    requires = [
+        "items",
+        pg::documents::_diff,
+        pg::feed::_feed_pending,
+        pg::intent::_write_op,
+        pg::intent::_write_note,
+        pg::key::_describe,
+        pg::write::_rollback
+    ]
 );
 pgrx::extension_sql_file!(
     "../sql/types.sql",

@@ -61,6 +61,87 @@ impl Strategy {
     }
 }
 
+/// The state of a stored row (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// A pending change of a layer, beside its live row; applies only to previews.
+    Draft,
+    /// The live row of a layer.
+    Active,
+    /// Soft-deleted: kept with its history, never applied; a later save revives it.
+    Archived,
+    /// Live, still applied, flagged as on its way out.
+    Deprecated,
+}
+
+impl State {
+    /// Every state, in the order the SQL CHECK constraint lists them.
+    pub const ALL: [State; 4] = [
+        State::Draft,
+        State::Active,
+        State::Archived,
+        State::Deprecated,
+    ];
+
+    /// Parses the SQL spelling (`draft`, `active`, `archived`, `deprecated`).
+    pub fn parse(text: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The SQL spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::Active => "active",
+            State::Archived => "archived",
+            State::Deprecated => "deprecated",
+        }
+    }
+
+    /// Whether a row in this state is the live row of its layer (active or deprecated).
+    pub fn is_live(self) -> bool {
+        matches!(self, State::Active | State::Deprecated)
+    }
+}
+
+/// What a save does when its layer already exists (DESIGN §4 `save(..., on_conflict)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Store the new document; attributes not given are kept.
+    Update,
+    /// Refuse (23505 unique_violation).
+    Error,
+    /// Leave the stored layer as it is and return it.
+    Skip,
+    /// Store the new document and attributes; those not given take their defaults.
+    Replace,
+}
+
+impl OnConflict {
+    /// Every choice, in the order error messages list them.
+    pub const ALL: [OnConflict; 4] = [
+        OnConflict::Update,
+        OnConflict::Error,
+        OnConflict::Skip,
+        OnConflict::Replace,
+    ];
+
+    /// Parses the SQL spelling (`update`, `error`, `skip`, `replace`).
+    pub fn parse(text: &str) -> Option<OnConflict> {
+        OnConflict::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// The SQL spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnConflict::Update => "update",
+            OnConflict::Error => "error",
+            OnConflict::Skip => "skip",
+            OnConflict::Replace => "replace",
+        }
+    }
+}
+
 /// Position of a layer in the effective stack (DESIGN §3), bottom first:
 /// 0 `system` global, 1 `platform` global, 2 `platform` of the tenant, 3 `user` of the
 /// tenant for the current user.
@@ -90,7 +171,7 @@ pub struct LayerMeta {
     pub strategy: Strategy,
     /// Name of the item of the same type this layer derives from, if it says so.
     pub extends: Option<String>,
-    pub state: String,
+    pub state: State,
     pub version: i32,
     pub checksum: String,
     pub base_checksum: Option<String>,
@@ -119,6 +200,16 @@ mod tests {
         for s in [Strategy::Merge, Strategy::Replace] {
             assert_eq!(Strategy::parse(s.as_str()), Some(s));
         }
+        for s in State::ALL {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        for c in OnConflict::ALL {
+            assert_eq!(OnConflict::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(State::parse("deleted"), None);
+        assert!(
+            State::Deprecated.is_live() && !State::Draft.is_live() && !State::Archived.is_live()
+        );
         assert_eq!(Scope::parse("System"), None);
         assert_eq!(Strategy::parse(""), None);
     }

@@ -8,6 +8,9 @@
 //! - [`layers`]: scopes, strategies, states and the rank of a layer (DESIGN §2–§3).
 //! - [`resolve`]: effective resolution of layered items, `extends` chains, staleness (DESIGN §3).
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
+//! - [`names`]: the machine-name and type-name rules.
+//! - [`write`]: what save, publish and delete do to the rows of a layer key.
+//! - [`policy`]: the type rules a written layer must keep (overlays, runtime items, locked paths).
 //! - [`schema`]: JSON Schema compilation and validation (`jsonschema` crate, offline).
 
 pub mod builtin;
@@ -15,6 +18,9 @@ pub mod canonical;
 pub mod document;
 pub mod layers;
 pub mod memo;
+pub mod names;
 pub mod pointer;
+pub mod policy;
 pub mod resolve;
 pub mod schema;
+pub mod write;

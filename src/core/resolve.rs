@@ -114,6 +114,42 @@ pub fn fold<D, E>(
     Ok(doc)
 }
 
+/// A [`LayerSource`] that answers as `inner`, except that item `name` has `layer` at its
+/// rank (replacing what is stored there, or added): the layer a write is about to store,
+/// so that the write resolves, checks and hashes once, before it writes.
+pub struct WithLayer<S: LayerSource> {
+    inner: S,
+    name: String,
+    layer: Layer<S::Doc>,
+}
+
+impl<S: LayerSource> WithLayer<S> {
+    /// `inner` with `layer` standing in for item `name`'s layer of the same rank.
+    pub fn new(inner: S, name: &str, layer: Layer<S::Doc>) -> Self {
+        WithLayer {
+            inner,
+            name: name.to_owned(),
+            layer,
+        }
+    }
+}
+
+impl<S: LayerSource> LayerSource for WithLayer<S> {
+    type Doc = S::Doc;
+    type Error = S::Error;
+
+    fn layers(&mut self, name: &str) -> Result<Vec<Layer<S::Doc>>, S::Error> {
+        let mut layers = self.inner.layers(name)?;
+        if name == self.name {
+            let rank = self.layer.meta.rank;
+            layers.retain(|l| l.meta.rank != rank);
+            let at = layers.partition_point(|l| l.meta.rank < rank);
+            layers.insert(at, self.layer.clone());
+        }
+        Ok(layers)
+    }
+}
+
 /// Builds plans from a [`LayerSource`], caching each item's layers for the resolver's
 /// lifetime (one SQL call).
 pub struct Resolver<S: LayerSource> {
@@ -122,6 +158,9 @@ pub struct Resolver<S: LayerSource> {
 }
 
 type Resolved<T, E> = std::result::Result<T, ResolveError<E>>;
+
+/// The layers of one item, shared between the plans that use them.
+type Shared<S> = Rc<Vec<Layer<<S as LayerSource>::Doc>>>;
 
 impl<S: LayerSource> Resolver<S> {
     pub fn new(source: S) -> Self {
@@ -186,7 +225,7 @@ impl<S: LayerSource> Resolver<S> {
         Ok(applied)
     }
 
-    fn layers(&mut self, name: &str) -> Resolved<Rc<Vec<Layer<S::Doc>>>, S::Error> {
+    fn layers(&mut self, name: &str) -> Resolved<Shared<S>, S::Error> {
         if let Some(found) = self.cache.get(name) {
             return Ok(Rc::clone(found));
         }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::core::canonical::checksum;
-use crate::core::layers::{rank_of, Scope};
+use crate::core::layers::{rank_of, Scope, State};
 use serde_json::json;
 
 /// An in-memory layer source: item name -> layers.
@@ -24,7 +24,7 @@ fn layer(scope: Scope, tenant: bool, strategy: Strategy, doc: Value) -> Layer {
             owner: (scope == Scope::User).then(|| "u1".to_owned()),
             strategy,
             extends: None,
-            state: "active".to_owned(),
+            state: State::Active,
             version: 1,
             checksum: checksum(&doc),
             base_checksum: None,
@@ -354,4 +354,53 @@ fn deep_documents_merge_without_trouble() {
     // The patch's innermost null deleted the innermost "k": 98 levels of "k" around {}.
     let expected = format!("{}{{}}{}", "{\"k\":".repeat(98), "}".repeat(98));
     assert_eq!(crate::core::canonical::canonical_json(&doc), expected);
+}
+
+#[test]
+fn a_substituted_layer_stands_in_for_its_rank_and_is_resolved_with_the_rest() {
+    let items = Items(
+        [(
+            "a".to_owned(),
+            vec![sys(json!({"x": 1, "y": 1})), plat(json!({"y": 2}))],
+        )]
+        .into_iter()
+        .collect(),
+    );
+    // Replacing the stored platform layer.
+    let mut r = Resolver::new(WithLayer::new(items, "a", plat(json!({"y": 3, "z": 3}))));
+    let plan = r.plan("a").unwrap();
+    assert_eq!(
+        fold(&plan, read).unwrap(),
+        Some(json!({"x": 1, "y": 3, "z": 3}))
+    );
+    // Adding a layer at a rank with nothing stored, between the others.
+    let items = Items(
+        [(
+            "a".to_owned(),
+            vec![sys(json!({"x": 1})), user(json!({"u": 1}))],
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let mut r = Resolver::new(WithLayer::new(items, "a", plat(json!({"x": 2}))));
+    let plan = r.plan("a").unwrap();
+    let ranks: Vec<Rank> = plan.iter().map(|p| p.layer.meta.rank).collect();
+    assert_eq!(ranks, vec![0, 2, 3]);
+    assert_eq!(fold(&plan, read).unwrap(), Some(json!({"x": 2, "u": 1})));
+    // Other items are untouched; a substituted layer that extends a missing parent is caught.
+    let items = Items(
+        [("b".to_owned(), vec![sys(json!({"b": 1}))])]
+            .into_iter()
+            .collect(),
+    );
+    let mut r = Resolver::new(WithLayer::new(
+        items,
+        "a",
+        extending(sys(json!({})), "nope"),
+    ));
+    assert_eq!(r.plan("b").unwrap().len(), 1);
+    assert!(matches!(
+        r.plan("a"),
+        Err(ResolveError::MissingParent { .. })
+    ));
 }

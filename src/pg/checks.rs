@@ -1,34 +1,35 @@
-//! The checks a write must pass (DESIGN §3–§4), called by `save` and `publish` for the
-//! audience of the layer written, and at commit for references:
-//! * the item still resolves (no `extends` cycle, no missing parent);
-//! * the type allows an overlay over what is below, or a runtime-created item;
-//! * the layer changes none of the type's `locked_paths`;
+//! The checks a write must pass (DESIGN §3–§4), one implementation for `save`, `publish`,
+//! `rollback` and plain SQL writes (the write trigger): the layer about to be stored is
+//! resolved, with the stored layers of its audience, in one resolution:
+//! * the item still resolves (no `extends` cycle, no missing parent, no chain too long);
+//! * the type's rules over what is below hold (`crate::core::policy`);
 //! * the effective document satisfies the type's schema, per its validation mode
-//!   (`strict`: 23514 with the errors in DETAIL; `lenient`: a WARNING; `off`: nothing);
-//! * at commit, for `strict` types that check references, every name at a reference path
-//!   is an existing item.
+//!   (`strict`: 23514 with the errors in DETAIL; `lenient`: a WARNING; `off`: nothing).
+//!
+//! The checksum of what is below the layer becomes its `base_checksum`. At commit, for
+//! `strict` types that check references, every name at a reference path must be an
+//! existing item (`check_references`).
 
-use crate::core::layers::{rank_of, Scope};
+use crate::core::canonical::checksum;
+use crate::core::layers::{Layer, Scope};
 use crate::core::pointer::select;
-use crate::core::resolve::{fold, LayerSource, Planned, ResolveError, Resolver};
+use crate::core::policy::{self, PolicyError, Rules};
+use crate::core::resolve::{fold, LayerSource, Planned, ResolveError, Resolver, WithLayer};
 use crate::core::schema::{errors, SchemaError};
-use crate::pg::errors::{parse_scope, raise, raise_resolve};
+use crate::pg::errors::{raise, raise_resolve};
 use crate::pg::jsonb::JsonbBytes;
-use crate::pg::source::{read_document, Audience, SpiSource};
+use crate::pg::key::LayerKey;
+use crate::pg::source::{Audience, Documents, SourceError, SpiSource};
 use crate::pg::types::{type_info, validator, TypeInfo};
 use pgrx::pg_sys::panic::ErrorReport;
-use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use serde_json::Value;
 
 /// Errors listed in a DETAIL at most.
 const MAX_LISTED_ERRORS: usize = 20;
 
-fn folded(type_name: &str, plan: &[Planned<JsonbBytes>]) -> Option<Value> {
-    fold(plan, read_document).unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)))
-}
-
-fn what(type_name: &str, name: &str, audience: &Audience) -> String {
+/// "object/account for tenant acme and user u1": whose view a check is about.
+fn subject(type_name: &str, name: &str, audience: &Audience) -> String {
     let mut out = format!("{type_name}/{name}");
     if let Some(t) = &audience.tenant {
         out.push_str(&format!(" for tenant {t}"));
@@ -73,97 +74,123 @@ fn enforce_schema(info: &TypeInfo, subject: &str, doc: &Value) {
         .report(PgLogLevel::WARNING);
 }
 
-/// Checks a layer just written at (`scope`, `tenant`, `owner`) with its `extends`, for its
-/// audience (`draft`: the audience's preview). Errors: 42704 unknown type, 42P19/23503/54001
-/// resolution, 0A000 overlay or runtime creation not allowed by the type, 23514 locked path
-/// changed or (strict) schema not satisfied.
-#[allow(clippy::too_many_arguments)]
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _check_write(
-    type_name: &str,
-    name: &str,
-    scope: &str,
-    tenant: Option<&str>,
-    owner: Option<&str>,
-    extends: Option<&str>,
-    draft: bool,
-) {
-    let info = type_info(type_name);
-    let scope = parse_scope(scope);
-    let audience = Audience {
-        tenant: tenant.map(str::to_owned),
-        user: owner.map(str::to_owned),
-        preview: draft,
-    };
-    let subject = what(type_name, name, &audience);
-    let rank = rank_of(scope, tenant.is_some());
-    let mut resolver = Resolver::new(SpiSource::new(type_name, audience));
-    let effective_plan = resolver
-        .plan(name)
-        .unwrap_or_else(|e| raise_resolve(type_name, e));
-    let below_plan = resolver
-        .plan_below(name, rank, extends)
-        .unwrap_or_else(|e| raise_resolve(type_name, e));
-    let below = folded(type_name, &below_plan);
+/// The layer a write is about to store: the layer itself (its rank, strategy, extends and
+/// document bytes) and its document parsed.
+pub struct NewLayer {
+    pub layer: Layer<JsonbBytes>,
+    pub parsed: Value,
+}
 
-    if scope != Scope::System {
-        if below.is_some() && !info.supports_overlay {
-            raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("type \"{type_name}\" does not allow overlays ({subject})"),
-                None,
-            );
+/// What is below a layer: the checksum of that document (`None`: nothing is below).
+pub type BaseChecksum = Option<String>;
+
+/// Whether a write would change nothing, given the checksum of what is below its layer.
+pub type Unchanged<'a> = Option<&'a dyn Fn(Option<&str>) -> bool>;
+
+/// Checks the layer of `key` that a write is about to store (`new`), or that is stored
+/// already (`None`: 0.1.0's `save` checks after writing), for the layer's audience (its
+/// tenant and owner; `preview`: a draft, seen with the other drafts). Returns the checksum
+/// of what is below the layer (its `base_checksum`), or `None` without checking when
+/// `unchanged` says, given that checksum, that the write would change nothing.
+/// Errors: 42P19/23503/54001 resolution, 0A000 and 23514 (policy), 23514 (strict schema).
+pub fn check_layer(
+    info: &TypeInfo,
+    key: &LayerKey,
+    extends: Option<&str>,
+    preview: bool,
+    new: Option<NewLayer>,
+    unchanged: Unchanged<'_>,
+) -> Option<BaseChecksum> {
+    let audience = Audience {
+        tenant: key.tenant.clone(),
+        user: key.owner.clone(),
+        preview,
+    };
+    let who = subject(&key.type_name, &key.name, &audience);
+    let source = SpiSource::new(&key.type_name, audience);
+    let mut docs = Documents::default();
+    match new {
+        Some(new) => {
+            docs.seed(&new.layer.doc, new.parsed);
+            let source = WithLayer::new(source, &key.name, new.layer);
+            check_resolved(
+                info,
+                key,
+                extends,
+                &who,
+                Resolver::new(source),
+                docs,
+                unchanged,
+            )
         }
-        if below.is_none() && !info.allow_runtime_create {
-            raise(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                format!("type \"{type_name}\" does not allow items created outside the system scope ({subject})"),
-                None,
-            );
-        }
-    }
-    if let (Some(below), false) = (&below, info.locked_paths.is_empty()) {
-        let through_plan = resolver
-            .plan_through(name, rank, extends)
-            .unwrap_or_else(|e| raise_resolve(type_name, e));
-        let through = folded(type_name, &through_plan).unwrap_or(Value::Null);
-        let changed: Vec<&str> = info
-            .locked_paths
-            .iter()
-            .filter(|p| below.pointer(p) != through.pointer(p))
-            .map(String::as_str)
-            .collect();
-        if !changed.is_empty() {
-            raise(
-                PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
-                format!(
-                    "{subject}: the layer changes locked path {}",
-                    changed.join(", ")
-                ),
-                None,
-            );
-        }
-    }
-    if let Some(effective) = folded(type_name, &effective_plan) {
-        enforce_schema(
-            &info,
-            &format!("effective document of {subject}"),
-            &effective,
-        );
+        None => check_resolved(
+            info,
+            key,
+            extends,
+            &who,
+            Resolver::new(source),
+            docs,
+            unchanged,
+        ),
     }
 }
 
-/// At commit (constraint trigger): for a `strict` type with reference paths and
-/// `check_references`, every string
-/// at a reference path of the effective document of (`type`, `name`) for the row's audience
-/// names an existing item of the target type. Errors: 23503 foreign_key_violation.
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _check_references(
-    type_name: &str,
-    name: &str,
-    tenant: Option<&str>,
-    owner: Option<&str>,
-) {
+fn check_resolved<S: LayerSource<Doc = JsonbBytes, Error = SourceError>>(
+    info: &TypeInfo,
+    key: &LayerKey,
+    extends: Option<&str>,
+    who: &str,
+    mut resolver: Resolver<S>,
+    mut docs: Documents,
+    unchanged: Unchanged<'_>,
+) -> Option<BaseChecksum> {
+    let type_name = key.type_name.as_str();
+    let rank = key.rank();
+    let mut folded = |plan: &[Planned<JsonbBytes>]| -> Option<Value> {
+        fold(plan, |item, doc| docs.read(item, doc))
+            .unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)))
+    };
+    let effective_plan = resolver
+        .plan(&key.name)
+        .unwrap_or_else(|e| raise_resolve(type_name, e));
+    let below_plan = resolver
+        .plan_below(&key.name, rank, extends)
+        .unwrap_or_else(|e| raise_resolve(type_name, e));
+    let below = folded(&below_plan);
+    let base = below.as_ref().map(checksum);
+    if unchanged.is_some_and(|same| same(base.as_deref())) {
+        return None;
+    }
+    let through = if info.locked_paths.is_empty() || below.is_none() {
+        Value::Null
+    } else {
+        let plan = resolver
+            .plan_through(&key.name, rank, extends)
+            .unwrap_or_else(|e| raise_resolve(type_name, e));
+        folded(&plan).unwrap_or(Value::Null)
+    };
+    let rules = Rules {
+        supports_overlay: info.supports_overlay,
+        allow_runtime_create: info.allow_runtime_create,
+        locked_paths: &info.locked_paths,
+    };
+    if let Err(e) = policy::check(rules, key.scope, below.as_ref(), &through) {
+        let code = match e {
+            PolicyError::LockedPathsChanged(_) => PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+            _ => PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        };
+        raise(code, format!("{who}: {e} (type \"{type_name}\")"), None);
+    }
+    if let Some(effective) = folded(&effective_plan) {
+        enforce_schema(info, &format!("effective document of {who}"), &effective);
+    }
+    Some(base)
+}
+
+/// At commit: for a `strict` type with reference paths and `check_references`, every
+/// string at a reference path of the effective document of (`type`, `name`) for the row's
+/// audience names an existing item of the target type. Errors: 23503 foreign_key_violation.
+pub fn check_references(type_name: &str, name: &str, tenant: Option<&str>, owner: Option<&str>) {
     let info = type_info(type_name);
     if info.validation_mode != "strict" || !info.check_references || info.reference_paths.is_empty()
     {
@@ -174,12 +201,15 @@ pub(crate) fn _check_references(
         user: owner.map(str::to_owned),
         preview: false,
     };
-    let subject = what(type_name, name, &audience);
+    let who = subject(type_name, name, &audience);
     let mut resolver = Resolver::new(SpiSource::new(type_name, audience.clone()));
     let plan = resolver
         .plan(name)
         .unwrap_or_else(|e| raise_resolve(type_name, e));
-    let Some(doc) = folded(type_name, &plan) else {
+    let mut docs = Documents::default();
+    let Some(doc) = fold(&plan, |item, d| docs.read(item, d))
+        .unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)))
+    else {
         return;
     };
     for (path, target) in &info.reference_paths {
@@ -195,11 +225,28 @@ pub(crate) fn _check_references(
                 raise(
                     PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
                     format!(
-                        "{subject}: \"{pointer}\" names {target} \"{target_name}\", which does not exist"
+                        "{who}: \"{pointer}\" names {target} \"{target_name}\", which does not exist"
                     ),
                     Some(format!("reference path {path} of type {type_name} -> {target}")),
                 );
             }
         }
+    }
+}
+
+/// The scope of a key, for the checks of a stored layer (0.1.0's `_check_write`).
+pub fn stored_key(
+    type_name: &str,
+    name: &str,
+    scope: Scope,
+    tenant: Option<&str>,
+    owner: Option<&str>,
+) -> LayerKey {
+    LayerKey {
+        tenant: tenant.map(str::to_owned),
+        type_name: type_name.to_owned(),
+        name: name.to_owned(),
+        scope,
+        owner: owner.map(str::to_owned),
     }
 }

@@ -1,5 +1,6 @@
 //! Document functions: checksums, canonical text, RFC 7396 merge, RFC 6902 diff. Wrapped by
-//! `metadata.checksum`, `metadata.canonical`, `metadata.merge_patch` in `sql/api.sql`.
+//! `metadata.checksum`, `metadata.canonical`, `metadata.merge_patch`, `metadata.diff` in
+//! `sql/documents.sql` and `sql/history.sql`.
 //! They take jsonb as text so that the size and depth limits are checked *before* parsing.
 
 use crate::core::canonical::{canonical_json, checksum};
@@ -16,10 +17,10 @@ pub(crate) fn _checksum(doc: &str) -> String {
     checksum(&parse_value(doc).unwrap_or_else(|e| raise_document(e)))
 }
 
-/// Checksum of a metadata document, which must be a JSON object (used by the write
-/// trigger). Errors: 22023 (not an object), 54000, 54001.
-#[pg_extern(immutable, parallel_safe, strict)]
-pub(crate) fn _document_checksum(doc: &str) -> String {
+/// Checksum of a metadata document (text of a jsonb), which must be a JSON object (0.1.0's
+/// write trigger called it as `metadata._document_checksum`). Errors: 22023 (not an
+/// object), 54000, 54001.
+pub(crate) fn checksum_of_document(doc: &str) -> String {
     checksum(&parse_document(doc).unwrap_or_else(|e| raise_document(e)))
 }
 

@@ -9,9 +9,22 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 
 /// Raises an ERROR; never returns.
 pub fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>) -> ! {
+    raise_with(code, message, detail, None)
+}
+
+/// Raises an ERROR with a DETAIL and a HINT; never returns.
+pub fn raise_with(
+    code: PgSqlErrorCode,
+    message: String,
+    detail: Option<String>,
+    hint: Option<String>,
+) -> ! {
     let mut report = ErrorReport::new(code, message, "metadata");
     if let Some(detail) = detail {
         report = report.set_detail(detail);
+    }
+    if let Some(hint) = hint {
+        report = report.set_hint(hint);
     }
     report.report(PgLogLevel::ERROR);
     unreachable!("ERROR does not return")

@@ -2,8 +2,11 @@
 //! a position `seq` in `sys_metadata_history`, and each committing transaction rings the
 //! doorbell `metadata_changes` with the position of its last change.
 //!
-//! The feed step runs at the very end of the committing transaction (the pre-commit
+//! The commit step runs at the very end of the committing transaction (the pre-commit
 //! callback, after every deferred trigger), whatever the caller did with `SET CONSTRAINTS`:
+//! first the reference checks of the layers written (a strict type's references must name
+//! existing items; checked at commit so that a bundle loads in any order), then the feed
+//! step:
 //!
 //! 1. it takes `metadata.sys_metadata_feed` in EXCLUSIVE mode (no role but the extension's
 //!    owner can lock that table, so nobody else can stall committing writers);
@@ -22,30 +25,40 @@
 //! change), from 0.2.0 on. The step is one statement over the transaction's rows, so commit
 //! time is linear in the number of changes.
 
+use crate::pg::checks::check_references;
 use crate::pg::context::setting;
 use crate::pg::errors::raise;
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, PgSqlErrorCode, PgXactCallbackEvent};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 
+/// A layer by (type, name, tenant, owner).
+type LayerRef = (String, String, Option<String>, Option<String>);
+
 thread_local! {
-    /// The top-level transaction id for which the feed step is registered.
+    /// The top-level transaction id for which the commit step is registered.
     static REGISTERED: Cell<pg_sys::TransactionId> = const { Cell::new(pg_sys::InvalidTransactionId) };
+    /// Layers whose references are checked at commit.
+    static REFERENCES: RefCell<Vec<LayerRef>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Registers the feed step for the end of the current transaction (once per transaction);
-/// called by the history trigger for every change it records. Two-phase commit is refused
-/// (SQLSTATE 0A000): a prepared transaction would hold the feed until COMMIT PREPARED.
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _feed_pending() {
+/// Registers the commit step for the end of the current transaction (once per
+/// transaction): the deferred reference checks, then the feed step. Two-phase commit is
+/// refused (SQLSTATE 0A000): a prepared transaction would hold the feed until COMMIT
+/// PREPARED.
+pub fn register() {
     // SAFETY: reading the current transaction's top-level id has no preconditions.
     let xid = unsafe { pg_sys::GetTopTransactionIdIfAny() };
     if REGISTERED.with(Cell::get) == xid {
         return;
     }
     REGISTERED.with(|r| r.set(xid));
-    register_xact_callback(PgXactCallbackEvent::PreCommit, feed_step);
+    REFERENCES.with(|r| r.borrow_mut().clear());
+    register_xact_callback(PgXactCallbackEvent::PreCommit, || {
+        check_pending_references();
+        feed_step();
+    });
     register_xact_callback(PgXactCallbackEvent::PrePrepare, || {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -57,6 +70,49 @@ pub(crate) fn _feed_pending() {
             ),
         )
     });
+}
+
+/// Notes that the references of a layer written by this transaction are checked at its
+/// commit (so that a bundle loads in any order).
+pub fn check_references_at_commit(
+    type_name: &str,
+    name: &str,
+    tenant: Option<&str>,
+    owner: Option<&str>,
+) {
+    register();
+    let entry = (
+        type_name.to_owned(),
+        name.to_owned(),
+        tenant.map(str::to_owned),
+        owner.map(str::to_owned),
+    );
+    REFERENCES.with(|r| {
+        let mut r = r.borrow_mut();
+        if !r.contains(&entry) {
+            r.push(entry);
+        }
+    });
+}
+
+fn check_pending_references() {
+    let pending = REFERENCES.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    if pending.is_empty() {
+        return;
+    }
+    // SAFETY: as in feed_step: a snapshot for the checks' queries, popped afterwards.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
+    for (type_name, name, tenant, owner) in &pending {
+        check_references(type_name, name, tenant.as_deref(), owner.as_deref());
+    }
+    unsafe { pg_sys::PopActiveSnapshot() };
+}
+
+/// Registers the commit step (see [`register`]); called by the history trigger for every
+/// change it records.
+#[pg_extern(volatile, parallel_unsafe)]
+pub(crate) fn _feed_pending() {
+    register();
 }
 
 /// The feed step (see the module documentation), as the extension's owner. At pre-commit

@@ -1,15 +1,15 @@
 //! jsonb values held as Postgres's own bytes, so that a stored document can be returned
 //! as it is, without the jsonb → text → serde_json → text → jsonb round trip (measured in
-//! `bench/effective.sh`: about half the cost of a 3-layer `effective`).
+//! `bench/run.sh`, profile cases d–f: about half the cost of a 3-layer `effective`).
 
 use crate::core::document::{parse_document, DocumentError};
-use pgrx::callconv::{BoxRet, FcInfo};
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::pg_sys;
 use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
 };
-use pgrx::{direct_function_call, direct_function_call_as_datum, IntoDatum};
+use pgrx::{direct_function_call, direct_function_call_as_datum, FromDatum, IntoDatum};
 use serde_json::Value;
 use std::ffi::{CStr, CString};
 use std::rc::Rc;
@@ -66,6 +66,37 @@ impl JsonbBytes {
     /// Size in bytes (header included).
     pub fn size(&self) -> usize {
         self.0.len()
+    }
+
+    /// Identifies this copy: clones share it (the resolver clones layers, not bytes), so it
+    /// keys a cache of parsed documents within one call.
+    pub fn identity(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
+
+    /// The bytes (varlena header included), to compare two values exactly.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl FromDatum for JsonbBytes {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _typoid: pg_sys::Oid,
+    ) -> Option<Self> {
+        // SAFETY: a non-null datum of a jsonb argument or column.
+        (!is_null).then(|| unsafe { JsonbBytes::copy_from(datum) })
+    }
+}
+
+// SAFETY: unboxes a jsonb argument by copying it (FromDatum above).
+unsafe impl<'fcx> ArgAbi<'fcx> for JsonbBytes {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| panic!("argument {index} must not be null"))
     }
 }
 

@@ -14,6 +14,7 @@
 //! listed below with the function that replaced it.
 
 use crate::pg::jsonb::JsonbBytes;
+use crate::pg::types::type_info;
 use crate::pg::{checks, documents, resolution, validation};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -27,7 +28,7 @@ fn checksum_of(doc: &str) -> String {
 /// 0.1.0's `metadata._document_checksum`.
 #[pg_extern(sql = false)]
 fn document_checksum(doc: &str) -> String {
-    documents::_document_checksum(doc)
+    documents::checksum_of_document(doc)
 }
 
 /// 0.1.0's `metadata._canonical`.
@@ -68,7 +69,7 @@ fn below_checksum(
     owner: Option<&str>,
     extends: Option<&str>,
 ) -> Option<String> {
-    resolution::_below_checksum(type_name, name, scope, tenant, owner, extends)
+    resolution::below_checksum_of(type_name, name, scope, tenant, owner, extends)
 }
 
 /// 0.1.0's `metadata._effective_all`.
@@ -81,6 +82,7 @@ fn effective_all(
 }
 
 /// 0.1.0's `metadata._explain`.
+#[allow(clippy::type_complexity)]
 #[pg_extern(sql = false)]
 fn explain(
     type_name: Option<&str>,
@@ -118,13 +120,15 @@ fn check_write(
     extends: Option<&str>,
     draft: bool,
 ) {
-    checks::_check_write(type_name, name, scope, tenant, owner, extends, draft)
+    let scope = crate::pg::errors::parse_scope(scope);
+    let key = checks::stored_key(type_name, name, scope, tenant, owner);
+    checks::check_layer(&type_info(type_name), &key, extends, draft, None, None);
 }
 
 /// 0.1.0's `metadata._check_references` (0.1.0's commit-time reference trigger).
 #[pg_extern(sql = false)]
 fn check_references(type_name: &str, name: &str, tenant: Option<&str>, owner: Option<&str>) {
-    checks::_check_references(type_name, name, tenant, owner)
+    checks::check_references(type_name, name, tenant, owner)
 }
 
 /// 0.1.0's `metadata._validate`.

@@ -2,15 +2,21 @@
 //! surface wraps them in `sql/*.sql`), the caller's context, the database as a
 //! [`LayerSource`](crate::core::resolve::LayerSource), and error reporting.
 
+pub(crate) mod bulk;
 pub(crate) mod checks;
 mod context;
 pub(crate) mod documents;
 mod errors;
 pub(crate) mod feed;
+pub(crate) mod intent;
 mod jsonb;
+pub(crate) mod key;
 mod legacy;
 pub(crate) mod release;
 pub(crate) mod resolution;
 mod source;
+mod statements;
+pub(crate) mod trigger;
 mod types;
 pub(crate) mod validation;
+pub(crate) mod write;

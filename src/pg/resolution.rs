@@ -1,5 +1,5 @@
 //! Effective resolution functions (DESIGN §3), wrapped by `metadata.effective`,
-//! `metadata.effective_all` and `metadata.explain` in `sql/api.sql`.
+//! `metadata.effective_all` and `metadata.explain` in `sql/effective.sql`.
 //!
 //! Each call plans the layers that apply (one SPI read per item of the `extends` chain),
 //! then: a one-layer plan returns the stored jsonb as it is; a longer plan is looked up in
@@ -79,10 +79,10 @@ pub(crate) fn _effective(
 }
 
 /// Checksum of the document below a layer at (`scope`, `tenant`, `owner`) whose own
-/// `extends` is `extends`, as its author sees it; NULL when nothing is below. Used by
-/// `save` for `base_checksum`. Errors: 22004, 22023 (unknown scope).
-#[pg_extern(stable, parallel_restricted)]
-pub(crate) fn _below_checksum(
+/// `extends` is `extends`, as its author sees it; NULL when nothing is below (0.1.0's `save`
+/// called it as `metadata._below_checksum`; the write path now resolves once, in
+/// `crate::pg::checks`). Errors: 22004, 22023 (unknown scope).
+pub(crate) fn below_checksum_of(
     type_name: Option<&str>,
     name: Option<&str>,
     scope: Option<&str>,
@@ -137,6 +137,7 @@ pub(crate) fn _effective_all(
 
 /// One row per layer applied to build the effective document, bottom first (ancestors'
 /// layers before the item's), with staleness. Errors: as `_effective`.
+#[allow(clippy::type_complexity)]
 #[pg_extern(stable, parallel_restricted)]
 pub(crate) fn _explain(
     type_name: Option<&str>,
@@ -173,7 +174,7 @@ pub(crate) fn _explain(
             a.meta.tenant_id,
             a.meta.owner,
             a.meta.strategy.as_str().to_owned(),
-            a.meta.state,
+            a.meta.state.as_str().to_owned(),
             a.meta.version,
             a.meta.extends,
             a.meta.checksum,

@@ -2,7 +2,7 @@
 //! (tenant, user, preview) from `metadata.sys_metadata` through SPI, with plans prepared
 //! once per backend.
 
-use crate::core::layers::{rank_of, Layer, LayerMeta, Scope, Strategy};
+use crate::core::layers::{rank_of, Layer, LayerMeta, Scope, State, Strategy};
 use crate::core::resolve::LayerSource;
 use crate::pg::jsonb::JsonbBytes;
 use pgrx::prelude::*;
@@ -135,7 +135,8 @@ fn to_layer(
     let strategy = Strategy::parse(&strategy_text)
         .ok_or_else(|| bad(format!("strategy {strategy_text:?}")))?;
     let tenant_id = text(3);
-    let state = text(7).unwrap_or_default();
+    let state_text = text(7).unwrap_or_default();
+    let state = State::parse(&state_text).ok_or_else(|| bad(format!("state {state_text:?}")))?;
     let datum = row
         .get_datum_by_ordinal(11)
         .ok()
@@ -153,9 +154,9 @@ fn to_layer(
         version: row.get::<i32>(8).ok().flatten().unwrap_or(0),
         checksum: text(9).unwrap_or_default(),
         base_checksum: text(10),
-        state: state.clone(),
+        state,
     };
-    Ok((item, state == "draft", Layer { meta, doc }))
+    Ok((item, state == State::Draft, Layer { meta, doc }))
 }
 
 /// Keeps one layer per rank (the draft where there is one, for a preview), sorted by rank.
@@ -176,6 +177,30 @@ pub fn read_document(item: &str, doc: &JsonbBytes) -> Result<Value, SourceError>
         item: item.to_owned(),
         problem: e.to_string(),
     })
+}
+
+/// Parsed documents of one call, by the identity of their bytes: a write folds what is
+/// below its layer, what it produces and the effective document, and each stored document
+/// is parsed once for all three (the written one not at all: it was parsed to be hashed).
+/// Each entry keeps its bytes alive, so an identity is never reused while it is cached.
+#[derive(Default)]
+pub struct Documents(HashMap<*const u8, (JsonbBytes, Value)>);
+
+impl Documents {
+    /// Records that `doc` parses to `value`.
+    pub fn seed(&mut self, doc: &JsonbBytes, value: Value) {
+        self.0.insert(doc.identity(), (doc.clone(), value));
+    }
+
+    /// The document `doc` of `item`, parsed (the first time) or from memory.
+    pub fn read(&mut self, item: &str, doc: &JsonbBytes) -> Result<Value, SourceError> {
+        if let Some((_, value)) = self.0.get(&doc.identity()) {
+            return Ok(value.clone());
+        }
+        let value = read_document(item, doc)?;
+        self.0.insert(doc.identity(), (doc.clone(), value.clone()));
+        Ok(value)
+    }
 }
 
 /// Layers of items of one type for one audience, documents held as jsonb bytes.

@@ -31,6 +31,15 @@ pub struct TypeInfo {
     pub schema_checksum: Option<String>,
 }
 
+impl TypeInfo {
+    /// Whether writes of this type have their references checked at commit.
+    pub fn checks_references(&self) -> bool {
+        self.validation_mode == "strict"
+            && self.check_references
+            && !self.reference_paths.is_empty()
+    }
+}
+
 /// The registration of `type_name`; raises 42704 undefined_object when there is none.
 pub fn type_info(type_name: &str) -> TypeInfo {
     let row = Spi::get_one_with_args::<JsonB>(

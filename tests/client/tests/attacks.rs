@@ -263,8 +263,65 @@ fn every_attack_is_refused() {
         t.must_fail("bob@globex with search_path evil", &mut bob, sql);
     }
 
-    // SQL metacharacters in every text argument of save (as alice, an editor of acme).
+    // Plain SQL writes obey the rules save() obeys (as alice, an editor of acme): a strict
+    // type's schema, locked paths, extends cycles; the extension decides version, checksum,
+    // base and audit columns; nothing an editor sets disables or falsifies history; and an
+    // editor cannot take a table lock that stalls other tenants.
+    admin
+        .batch_execute(
+            "SELECT metadata.register_type('strict_thing', 'ui', \
+               schema => '{\"type\": \"object\", \"required\": [\"kind\"]}', locked_paths => '{/kind}'); \
+             SELECT metadata.save('strict_thing', 'base', '{\"kind\": \"a\"}', scope => 'system'); \
+             SET metadata.tenant_id = 'acme'; \
+             SELECT metadata.save('object', 'ring_a', '{}'); \
+             SELECT metadata.save('object', 'ring_b', '{}', extends => 'ring_a');",
+        )
+        .unwrap();
     let mut alice = connect_as("md_alice", "acme", "alice");
+    for sql in [
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'strict_thing', 'no_kind', '{}')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'strict_thing', 'base', '{\"kind\": \"b\"}')",
+        "UPDATE metadata.sys_metadata SET extends = 'ring_b' WHERE name = 'ring_a'",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata, version) VALUES ('acme', 'object', 'forged', '{}', 2147483647)",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata, created_by) VALUES ('acme', 'object', 'forged', '{}', 'someone')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata, created_at) VALUES ('acme', 'object', 'forged', '{}', '2000-01-01')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata, base_checksum) VALUES ('acme', 'object', 'forged', '{}', 'sha256:x')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata, checksum) VALUES ('acme', 'object', 'forged', '{}', 'sha256:x')",
+        "UPDATE metadata.sys_metadata SET version = 2147483647 WHERE name = 'ring_a'",
+        "UPDATE metadata.sys_metadata SET updated_by = 'someone' WHERE name = 'ring_a'",
+        "DELETE FROM metadata.sys_metadata WHERE name = 'ring_b'",
+        "BEGIN; LOCK TABLE metadata.sys_metadata IN EXCLUSIVE MODE; COMMIT;",
+        "BEGIN; LOCK TABLE metadata.sys_metadata IN ACCESS EXCLUSIVE MODE; COMMIT;",
+    ] {
+        t.must_fail("alice@acme (plain SQL)", &mut alice, sql);
+    }
+    alice
+        .batch_execute(
+            "SET application_name = 'pg_restore'; SET metadata.change_op = 'publish'; \
+             SELECT metadata.save('object', 'honest', '{\"v\": 1}'); \
+             UPDATE metadata.sys_metadata SET metadata = '{\"v\": 2}' WHERE name = 'honest'; \
+             RESET application_name; RESET metadata.change_op;",
+        )
+        .unwrap();
+    t.attempts += 1;
+    let ops: Vec<String> = admin
+        .query(
+            "SELECT op || ':' || version || ':' || (seq IS NOT NULL) FROM metadata.sys_metadata_history \
+             WHERE name = 'honest' ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if ops != ["create:1:true", "update:2:true"] {
+        t.leaks
+            .push(format!("alice@acme disabled or falsified history: {ops:?}"));
+    }
+    // Alice's legitimate writes above are acme's; what follows must change nothing of it.
+    let acme_before = acme_rows(&mut admin);
+
+    // SQL metacharacters in every text argument of save (as alice, an editor of acme).
     let evil = "x'; DROP TABLE metadata.sys_metadata; --";
     for position in 0..9 {
         let mut args = vec![

@@ -104,3 +104,15 @@ SELECT (SELECT head FROM metadata.sys_metadata_feed) = max(seq) AS head_is_last,
        count(seq) = max(seq) AS dense, count(*) FILTER (WHERE seq IS NULL) AS unnumbered
 FROM metadata.sys_metadata_history;
 SELECT seq - :last_seq AS seq_after, name FROM metadata.changes_since(:last_seq + 5);
+
+-- Nothing a caller may set disables or falsifies history: application_name = 'pg_restore'
+-- is no restore (only row_security = off by a login that bypasses row level security
+-- is), and the operation of a change is the extension's (metadata.change_op is ignored).
+SET application_name = 'pg_restore';
+SET metadata.change_op = 'publish';
+SELECT version FROM metadata.save('object', 'honest', '{"v": 1}', scope => 'system');
+SELECT version FROM metadata.save('object', 'honest', '{"v": 2}', scope => 'system');
+SELECT metadata.delete('object', 'honest', 'system');
+RESET application_name;
+RESET metadata.change_op;
+SELECT op, version, seq IS NOT NULL AS in_feed FROM metadata.sys_metadata_history WHERE name = 'honest' ORDER BY id;

@@ -88,3 +88,39 @@ SELECT regress.fails($$SELECT metadata.bulk_save('[{"type": "object", "name": "o
 SELECT count(*) AS opportunity_rows FROM metadata.sys_metadata WHERE name = 'opportunity';
 SELECT metadata.bulk_save('[{"type": "object", "name": "opportunity", "metadata": {}}]');
 SELECT metadata.bulk_save('[]');
+
+-- Tags are text: bulk_save refuses a non-string or null tag, save a NULL element.
+SELECT regress.fails($$SELECT metadata.bulk_save('[{"type": "object", "name": "tagged", "metadata": {}, "tags": ["a", 1]}]')$$);
+SELECT regress.fails($$SELECT metadata.bulk_save('[{"type": "object", "name": "tagged", "metadata": {}, "tags": [null]}]')$$);
+SELECT regress.fails($$SELECT metadata.bulk_save('[{"type": "object", "name": "tagged", "metadata": {}, "tags": "a"}]')$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'tagged', '{}', tags => ARRAY['a', NULL])$$);
+
+-- expected_checksum: the checksum the caller read (NULL = must not exist); a mismatch is
+-- 40001, as for expected_version. It works for save, publish, delete and rollback.
+SELECT checksum AS read_checksum FROM metadata.save('object', 'opt', '{"v": 1}', expected_checksum => NULL) \gset
+SELECT regress.fails($$SELECT metadata.save('object', 'opt', '{"v": 2}', expected_checksum => NULL)$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'opt', '{"v": 2}', expected_checksum => 'sha256:stale')$$);
+SELECT version FROM metadata.save('object', 'opt', '{"v": 2}', expected_checksum => :'read_checksum');
+SELECT regress.fails(format($$SELECT metadata.delete('object', 'opt', expected_checksum => %L)$$, :'read_checksum'));
+SELECT checksum AS draft_checksum FROM metadata.save('object', 'opt', '{"v": 3}', state => 'draft') \gset
+SELECT regress.fails($$SELECT metadata.publish('object', 'opt', expected_checksum => 'sha256:stale')$$);
+SELECT version, metadata FROM metadata.publish('object', 'opt', expected_checksum => :'draft_checksum');
+SELECT regress.fails($$SELECT metadata.rollback('object', 'opt', 1, expected_checksum => NULL)$$);
+SELECT version, metadata FROM metadata.rollback('object', 'opt', 1,
+       expected_checksum => (SELECT checksum FROM metadata.get('object', 'opt')));
+SELECT metadata.delete('object', 'opt', expected_checksum => (SELECT checksum FROM metadata.get('object', 'opt')));
+
+-- One publish is one change: one history row (op publish), one feed position; the draft
+-- row it consumed leaves no history row of its own.
+SELECT state FROM metadata.save('object', 'pub', '{"v": 1}');
+SELECT state FROM metadata.save('object', 'pub', '{"v": 2}', state => 'draft');
+SELECT max(seq) AS before_publish FROM metadata.sys_metadata_history \gset
+SELECT version FROM metadata.publish('object', 'pub');
+SELECT op, state, version, seq - :before_publish AS seq_after FROM metadata.sys_metadata_history
+WHERE name = 'pub' AND seq > :before_publish;
+-- Saving the draft again over the current live layer acknowledges it, even unchanged.
+SELECT state FROM metadata.save('object', 'pub', '{"v": 3}', state => 'draft');
+SELECT version FROM metadata.save('object', 'pub', '{"v": 2, "live": true}');
+SELECT regress.fails($$SELECT metadata.publish('object', 'pub')$$);
+SELECT version, base_version FROM metadata.save('object', 'pub', '{"v": 3}', state => 'draft');
+SELECT version, metadata FROM metadata.publish('object', 'pub');

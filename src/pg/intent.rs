@@ -1,0 +1,108 @@
+//! What a write function tells the triggers about the statement it is running, in backend
+//! memory that only this library can set (no setting a caller could forge):
+//! * the write intent: the layer `save`, `publish` or `rollback` has already resolved,
+//!   checked and hashed, so the write trigger takes its checksum and bases from here
+//!   instead of doing that work again (a plain SQL write has no intent: the trigger does it);
+//! * the operation the history records (`publish`, `revert`, or `skip` for the draft row a
+//!   publish removes), which the history trigger reads with `metadata._write_op()`.
+//!
+//! Both hold only while the write function's one statement runs ([`during`]).
+
+use crate::core::layers::{Scope, Strategy};
+use crate::pg::jsonb::JsonbBytes;
+use pgrx::prelude::*;
+use std::cell::{Cell, RefCell};
+
+/// A layer about to be written, as checked by the write function.
+#[derive(Debug, Clone)]
+pub struct Intent {
+    pub tenant: Option<String>,
+    pub type_name: String,
+    pub name: String,
+    pub scope: Scope,
+    pub owner: Option<String>,
+    pub strategy: Strategy,
+    pub extends: Option<String>,
+    /// The document, as the statement passes it to the table.
+    pub doc: JsonbBytes,
+    pub checksum: String,
+    pub base_checksum: Option<String>,
+    pub base_version: Option<i32>,
+    /// The type checks references: the layer is checked again at commit.
+    pub check_references: bool,
+}
+
+/// The history operation a write function names (`None`: derived from the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Publish,
+    Revert,
+    /// The change is part of another one and gets no history row (a publish's draft row).
+    Skip,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Publish => "publish",
+            Op::Revert => "revert",
+            Op::Skip => "skip",
+        }
+    }
+}
+
+thread_local! {
+    static INTENT: RefCell<Option<Intent>> = const { RefCell::new(None) };
+    static OP: Cell<Option<Op>> = const { Cell::new(None) };
+    static NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (one statement) with `intent`, `op` and the change `note` visible to the
+/// triggers it fires; all are cleared afterwards, also when `f` raises an error.
+pub fn during<R>(
+    intent: Option<Intent>,
+    op: Option<Op>,
+    note: Option<&str>,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            INTENT.with(|i| i.borrow_mut().take());
+            OP.with(|o| o.set(None));
+            NOTE.with(|n| n.borrow_mut().take());
+        }
+    }
+    INTENT.with(|i| *i.borrow_mut() = intent);
+    OP.with(|o| o.set(op));
+    NOTE.with(|n| *n.borrow_mut() = note.filter(|n| !n.is_empty()).map(str::to_owned));
+    let _clear = Clear;
+    f()
+}
+
+/// The intent, taken, if it is about the row the trigger sees: the same layer key, strategy,
+/// extends and document bytes. A row that differs is checked by the trigger itself.
+pub fn take_if(matches: impl FnOnce(&Intent) -> bool) -> Option<Intent> {
+    INTENT.with(|i| {
+        let mut slot = i.borrow_mut();
+        if slot.as_ref().is_some_and(matches) {
+            slot.take()
+        } else {
+            None
+        }
+    })
+}
+
+/// The history operation of the change being written: `publish`, `revert`, `skip` (no
+/// history row), or NULL (the trigger derives create, update or delete).
+#[pg_extern(volatile, parallel_unsafe)]
+pub(crate) fn _write_op() -> Option<&'static str> {
+    OP.with(Cell::get).map(Op::as_str)
+}
+
+/// The change note of the change being written (`change_note => ...` of the write
+/// function), or NULL (the history trigger then takes `metadata.change_note`).
+#[pg_extern(volatile, parallel_unsafe)]
+pub(crate) fn _write_note() -> Option<String> {
+    NOTE.with(|n| n.borrow().clone())
+}

@@ -1,0 +1,51 @@
+//! SPI statements prepared once per backend and kept, by name. Every statement text is a
+//! constant of this library that names each operator, function and type with its schema
+//! (it is planned under the caller's search_path); values are always parameters.
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
+use pgrx::PgOid;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+thread_local! {
+    static PLANS: RefCell<HashMap<String, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+}
+
+/// The type of a text parameter.
+pub const TEXT: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
+/// The type of an integer parameter.
+pub const INT4: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::INT4OID);
+/// The type of a jsonb parameter.
+pub const JSONB: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::JSONBOID);
+/// The type of a text[] parameter.
+pub const TEXT_ARRAY: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTARRAYOID);
+
+/// Runs the statement `sql` (prepared under `name` with parameter `types` the first time)
+/// with `args`, and hands its result to `read`. `write`: the statement changes rows.
+pub fn run<R>(
+    client: &mut SpiClient<'_>,
+    name: &str,
+    sql: impl FnOnce() -> String,
+    types: &[PgOid],
+    args: &[DatumWithOid<'_>],
+    read: impl FnOnce(SpiTupleTable<'_>) -> R,
+) -> R {
+    PLANS.with(|plans| {
+        let mut plans = plans.borrow_mut();
+        if !plans.contains_key(name) {
+            let text = sql();
+            let plan = client
+                .prepare_mut(text.as_str(), types)
+                .unwrap_or_else(|e| panic!("preparing {name}: {e}"))
+                .keep();
+            plans.insert(name.to_owned(), plan);
+        }
+        let plan = &plans[name];
+        let table = client
+            .update(plan, None, args)
+            .unwrap_or_else(|e| panic!("running {name}: {e}"));
+        read(table)
+    })
+}
