@@ -5,12 +5,15 @@
 
 -- The caller's context (DESIGN §1). Empty counts as unset.
 
--- Tenant of the caller: `SET metadata.tenant_id`; NULL is the global space.
+-- Tenant of the caller: `SET metadata.tenant_id`; NULL is the global space. A role bound to
+-- tenants (sys_metadata_tenant_binding, sql/security.sql) may act only for those.
 CREATE FUNCTION metadata.current_tenant() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN nullif(current_setting('metadata.tenant_id', true), '');
+RETURN metadata._current_tenant();
 COMMENT ON FUNCTION metadata.current_tenant() IS
-  'Tenant of the caller: the setting metadata.tenant_id, NULL when unset or empty (the global space).';
+  'Tenant of the caller: the setting metadata.tenant_id, NULL when unset or empty (the global '
+  'space). Errors: 42501 when the login or the current role is bound to other tenants '
+  '(metadata.bind_tenant).';
 
 -- User of the caller: `SET metadata.user_id`; NULL when unset.
 CREATE FUNCTION metadata.current_user_id() RETURNS text

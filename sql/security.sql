@@ -65,6 +65,54 @@ ALTER TABLE metadata.sys_metadata_history FORCE ROW LEVEL SECURITY;
 CREATE POLICY sys_metadata_history_read ON metadata.sys_metadata_history FOR SELECT
     USING (metadata._row_visible(tenant_id, scope, owner));
 
+-- Tenant binding (opt-in): the tenants a role may act for. A role with bindings (as the
+-- login or the current role) may set metadata.tenant_id only to one of them (or leave it
+-- unset: the global space); metadata.current_tenant() and the library's reads raise 42501
+-- otherwise, so row level security follows the binding and the caller cannot switch it
+-- off. Roles without bindings act for any tenant. Managed by metadata_admin.
+CREATE TABLE metadata.sys_metadata_tenant_binding (
+    role      regrole NOT NULL,
+    tenant_id text NOT NULL CHECK (tenant_id <> '' AND length(tenant_id) <= 128),
+    PRIMARY KEY (role, tenant_id)
+);
+COMMENT ON TABLE metadata.sys_metadata_tenant_binding IS
+  'Tenant binding: a role listed here may act only for its tenants (metadata.bind_tenant).';
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_tenant_binding', '');
+-- Every backend caches the bindings; a change reaches them at commit.
+CREATE TRIGGER sys_metadata_tenant_binding_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON metadata.sys_metadata_tenant_binding
+    FOR EACH STATEMENT EXECUTE FUNCTION metadata.sys_metadata_tenant_binding_changed();
+
+CREATE FUNCTION metadata.bind_tenant(role regrole, tenant_id text) RETURNS boolean
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    WITH added AS (
+        INSERT INTO metadata.sys_metadata_tenant_binding AS b (role, tenant_id)
+        VALUES (bind_tenant.role, bind_tenant.tenant_id)
+        ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT EXISTS (SELECT FROM added);
+END;
+COMMENT ON FUNCTION metadata.bind_tenant(regrole, text) IS
+  'Binds role to tenant_id: from its first binding on, the role (as login or current role) '
+  'may set metadata.tenant_id only to a tenant it is bound to. Returns false when the binding '
+  'existed. Takes effect in every session at commit. Errors: 42501 unless metadata_admin, '
+  '23514 empty tenant.';
+
+CREATE FUNCTION metadata.unbind_tenant(role regrole, tenant_id text DEFAULT NULL) RETURNS integer
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    WITH removed AS (
+        DELETE FROM metadata.sys_metadata_tenant_binding AS b
+        WHERE b.role = unbind_tenant.role
+          AND (unbind_tenant.tenant_id IS NULL OR b.tenant_id = unbind_tenant.tenant_id)
+        RETURNING 1)
+    SELECT count(*)::integer FROM removed;
+END;
+COMMENT ON FUNCTION metadata.unbind_tenant(regrole, text) IS
+  'Removes the binding of role to tenant_id (all its bindings when tenant_id is NULL: the '
+  'role acts for any tenant again). Returns the number removed. Errors: 42501 unless '
+  'metadata_admin.';
+
 -- The privileges rule, written once: the install script and every upgrade script end by
 -- calling it, so objects that a later version adds are covered too. PUBLIC gets nothing.
 -- metadata_reader: USAGE on the schema, SELECT on the three tables (row level security
@@ -73,8 +121,8 @@ CREATE POLICY sys_metadata_history_read ON metadata.sys_metadata_history FOR SEL
 -- metadata_editor (a reader): INSERT and UPDATE of sys_metadata, column by column (the
 -- columns a caller may give; the write trigger maintains the others): with no table-wide
 -- UPDATE or DELETE privilege, an editor cannot LOCK the table in a mode that would stall
--- other tenants' writers. metadata_admin (an editor): also DELETE of sys_metadata, and
--- INSERT, UPDATE, DELETE of sys_metadata_type.
+-- other tenants' writers. metadata_admin (an editor): also DELETE of sys_metadata,
+-- INSERT, UPDATE, DELETE of sys_metadata_type, and the tenant bindings.
 -- Only privileges that differ from the rule are granted or revoked, and only for PUBLIC
 -- and the extension's roles: a GRANT or REVOKE run by an update script records the
 -- object's whole ACL as the extension's initial privileges (pg_init_privs), which pg_dump
@@ -121,6 +169,9 @@ BEGIN
                    ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
+                   ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'INSERT'),
+                   ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'INSERT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'UPDATE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'DELETE')

@@ -7,6 +7,12 @@ pub mod core;
 ::pgrx::pg_module_magic!(name, version);
 pub mod pg;
 
+/// Called by Postgres when the library is loaded: defines the extension's settings.
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    pg::settings::define();
+}
+
 // The extension script, in order: the name rules and the write trigger's function (Rust),
 // the tables, then the other Rust functions (`metadata._*`) and the SQL API that wraps them
 // (SQL-body functions need their callees to exist); the privileges rule last.
@@ -16,6 +22,7 @@ pgrx::extension_sql_file!(
     requires = [
         pg::key::_is_machine_name,
         pg::key::_is_type_name,
+        pg::binding::_current_tenant,
         pg::trigger::sys_metadata_before_write
     ]
 );
@@ -88,7 +95,12 @@ pgrx::extension_sql_file!(
     name = "release",
     requires = ["schema", pg::release::_library_version]
 );
-pgrx::extension_sql_file!("../sql/security.sql", name = "security", finalize);
+pgrx::extension_sql_file!(
+    "../sql/security.sql",
+    name = "security",
+    finalize,
+    requires = [pg::binding::sys_metadata_tenant_binding_changed]
+);
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

@@ -113,7 +113,7 @@ mod tests {
         assert_eq!(types.len(), SCHEMAS.len());
         for t in &types {
             assert!(
-                compile(&t.schema, HashMap::new()).is_ok(),
+                compile(Some(&t.name), &t.schema, HashMap::new()).is_ok(),
                 "schema of {} compiles",
                 t.name
             );

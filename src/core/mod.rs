@@ -2,6 +2,7 @@
 //! plain `cargo test` and can be benchmarked without a server.
 //!
 //! - [`builtin`]: the built-in type registrations and their schemas (`src/schemas/`).
+//! - [`diff`]: RFC 6902 JSON Patch between two documents, bounded in size.
 //! - [`document`]: parsing stored documents with size and depth limits.
 //! - [`canonical`]: canonical JSON text and `sha256:` checksums (DESIGN §2).
 //! - [`pointer`]: JSON Pointer (RFC 6901) building for error messages.
@@ -12,9 +13,11 @@
 //! - [`write`]: what save, publish and delete do to the rows of a layer key.
 //! - [`policy`]: the type rules a written layer must keep (overlays, runtime items, locked paths).
 //! - [`schema`]: JSON Schema compilation and validation (`jsonschema` crate, offline).
+//! - [`schema_loops`]: `$ref` loops that would accept every document, refused.
 
 pub mod builtin;
 pub mod canonical;
+pub mod diff;
 pub mod document;
 pub mod layers;
 pub mod memo;
@@ -23,4 +26,5 @@ pub mod pointer;
 pub mod policy;
 pub mod resolve;
 pub mod schema;
+pub mod schema_loops;
 pub mod write;

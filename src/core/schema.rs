@@ -9,6 +9,7 @@
 //! fails that match instead of running for ever (the instance itself is bounded by the
 //! document limits: 4 MiB, 100 levels).
 
+use crate::core::schema_loops;
 use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -83,12 +84,39 @@ impl Retrieve for RegisteredSchemas {
     }
 }
 
-/// Compiles `schema`; `registered` maps URIs (`urn:metadata:schema:<type>` and `$id`s) to
-/// the schemas of registered types. Errors: the reason the schema is not usable.
-pub fn compile(schema: &Value, registered: HashMap<String, Value>) -> Result<Compiled, String> {
+/// Compiles `schema`, the schema of type `own_type` (`None`: of no type); `registered` maps
+/// URIs (`urn:metadata:schema:<type>` and `$id`s) to the schemas of the other registered
+/// types. The schema itself is known by its type's URN and its `$id` too, so that types
+/// may reference each other in both directions. Errors: the reason the schema is not
+/// usable, a `$ref` loop included (`crate::core::schema_loops`).
+pub fn compile(
+    own_type: Option<&str>,
+    schema: &Value,
+    mut registered: HashMap<String, Value>,
+) -> Result<Compiled, String> {
     if !schema.is_object() && !schema.is_boolean() {
         return Err("a JSON Schema must be an object or a boolean".to_owned());
     }
+    let own_uris: Vec<String> = own_type
+        .map(type_uri)
+        .into_iter()
+        .chain(
+            schema
+                .get("$id")
+                .and_then(Value::as_str)
+                .map(|id| id.trim_end_matches('#').to_owned()),
+        )
+        .collect();
+    for uri in &own_uris {
+        registered.insert(uri.clone(), schema.clone());
+    }
+    registered.insert(schema_loops::OWN.to_owned(), schema.clone());
+    if let Some(chain) = schema_loops::find_loop(&registered) {
+        return Err(truncate(&format!(
+            "$ref loop {chain}: a schema that reaches itself without descending into the document would accept everything"
+        )));
+    }
+    registered.remove(schema_loops::OWN);
     let used = Arc::new(Mutex::new(Vec::new()));
     let retriever = RegisteredSchemas {
         by_uri: registered,
@@ -101,6 +129,7 @@ pub fn compile(schema: &Value, registered: HashMap<String, Value>) -> Result<Com
         .build(schema)
         .map_err(|e| truncate(&e.to_string()))?;
     let mut references = used.lock().map(|u| u.clone()).unwrap_or_default();
+    references.retain(|r| !own_uris.contains(r));
     references.sort();
     references.dedup();
     Ok(Compiled {
@@ -135,7 +164,7 @@ mod tests {
     use super::*;
 
     fn compiled(schema: Value) -> Compiled {
-        compile(&schema, HashMap::new()).expect("schema compiles")
+        compile(None, &schema, HashMap::new()).expect("schema compiles")
     }
 
     #[test]
@@ -202,7 +231,7 @@ mod tests {
             "type": "object",
             "additionalProperties": {"$ref": "urn:metadata:schema:field"}
         });
-        let c = compile(&schema, registered).unwrap();
+        let c = compile(None, &schema, registered).unwrap();
         assert_eq!(c.references, vec![type_uri("field")]);
         assert!(errors(&c.validator, &json!({"a": {"type": "text"}})).is_empty());
         assert_eq!(
@@ -211,18 +240,33 @@ mod tests {
         );
 
         let remote = json!({"$ref": "https://example.com/schema.json"});
-        let err = compile(&remote, HashMap::new()).err().unwrap();
+        let err = compile(None, &remote, HashMap::new()).err().unwrap();
         assert!(err.contains("example.com"), "{err}");
         let file = json!({"$ref": "file:///etc/passwd"});
-        assert!(compile(&file, HashMap::new()).is_err());
+        assert!(compile(None, &file, HashMap::new()).is_err());
     }
 
     #[test]
     fn rejects_invalid_schemas_with_a_reason() {
-        assert!(compile(&json!({"type": "no-such-type"}), HashMap::new()).is_err());
-        assert!(compile(&json!({"minLength": -1}), HashMap::new()).is_err());
-        assert!(compile(&json!([1]), HashMap::new()).is_err());
-        assert!(compile(&json!({"pattern": "(unclosed"}), HashMap::new()).is_err());
+        assert!(compile(None, &json!({"type": "no-such-type"}), HashMap::new()).is_err());
+        assert!(compile(None, &json!({"minLength": -1}), HashMap::new()).is_err());
+        assert!(compile(None, &json!([1]), HashMap::new()).is_err());
+        assert!(compile(None, &json!({"pattern": "(unclosed"}), HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn types_reference_each_other_and_loops_are_refused() {
+        let a = json!({"type": "object", "properties": {"b": {"$ref": "urn:metadata:schema:b"}}});
+        let b = json!({"type": "object", "properties": {"a": {"$ref": "urn:metadata:schema:a"}}});
+        let registered: HashMap<String, Value> = [(type_uri("b"), b)].into_iter().collect();
+        let c = compile(Some("a"), &a, registered).expect("mutual references compile");
+        assert_eq!(c.references, vec![type_uri("b")]);
+        assert!(errors(&c.validator, &json!({"b": {"a": {"b": {}}}})).is_empty());
+        assert!(!errors(&c.validator, &json!({"b": {"a": 1}})).is_empty());
+        let looping = json!({"$ref": "urn:metadata:schema:a"});
+        let err = compile(Some("a"), &looping, HashMap::new()).err().unwrap();
+        assert!(err.starts_with("$ref loop"), "{err}");
+        assert!(compile(None, &json!({"allOf": [{"$ref": "#"}]}), HashMap::new()).is_err());
     }
 
     #[test]

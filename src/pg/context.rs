@@ -16,9 +16,13 @@ pub fn setting(name: &CStr) -> Option<String> {
     (!text.is_empty()).then(|| text.into_owned())
 }
 
-/// The tenant of the caller: `SET metadata.tenant_id`, `None` for the global space.
+/// The tenant of the caller: `SET metadata.tenant_id`, `None` for the global space;
+/// checked against the tenant binding of the login and the current role
+/// (`crate::pg::binding`: 42501 for a tenant they are not bound to).
 pub fn current_tenant() -> Option<String> {
-    setting(c"metadata.tenant_id")
+    let tenant = setting(c"metadata.tenant_id");
+    crate::pg::binding::check(tenant.as_deref());
+    tenant
 }
 
 /// The user of the caller: `SET metadata.user_id`, `None` when unset.

@@ -39,10 +39,11 @@ pub(crate) fn _merge_patch(target: &str, patch: &str) -> JsonB {
     JsonB(target)
 }
 
-/// RFC 6902 JSON Patch turning `a` into `b` (texts of jsonb), with the `json-patch` crate.
+/// RFC 6902 JSON Patch turning `a` into `b` (texts of jsonb), bounded in size
+/// (`crate::core::diff`).
 #[pg_extern(immutable, parallel_safe, strict)]
 pub(crate) fn _diff(a: &str, b: &str) -> JsonB {
     let a = parse_value(a).unwrap_or_else(|e| raise_document(e));
     let b = parse_value(b).unwrap_or_else(|e| raise_document(e));
-    JsonB(serde_json::to_value(json_patch::diff(&a, &b)).expect("a JSON Patch serialises"))
+    JsonB(crate::core::diff::diff(&a, &b))
 }

@@ -28,6 +28,8 @@
 use crate::pg::checks::check_references;
 use crate::pg::context::setting;
 use crate::pg::errors::raise;
+use crate::pg::owner::{as_role, extension_owner};
+use crate::pg::statements::{run, TEXT};
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, PgSqlErrorCode, PgXactCallbackEvent};
 use std::cell::{Cell, RefCell};
@@ -133,152 +135,104 @@ fn feed_step_as_owner() {
     };
     as_role(owner, || {
         Spi::connect_mut(|client| {
-            let pending = client
-                .select(
-                    "SELECT pg_catalog.count(*) FROM metadata.sys_metadata_history h \
-                     WHERE h.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() AND h.seq IS NULL",
-                    None,
-                    &[],
-                )
-                .and_then(|t| t.first().get::<i64>(1))
-                .expect("counting the transaction's changes")
-                .unwrap_or(0);
-            if pending == 0 {
+            let pending = run(
+                client,
+                "feed/pending",
+                || {
+                    "SELECT EXISTS (SELECT FROM metadata.sys_metadata_history h \
+                     WHERE h.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() \
+                       AND h.seq IS NULL)"
+                        .to_owned()
+                },
+                &[],
+                &[],
+                |t| {
+                    t.first()
+                        .get::<bool>(1)
+                        .expect("a boolean")
+                        .unwrap_or(false)
+                },
+            );
+            if !pending {
                 return;
             }
-            client
-                .update(
-                    "LOCK TABLE metadata.sys_metadata_feed IN EXCLUSIVE MODE",
-                    None,
-                    &[],
-                )
-                .expect("locking the change feed");
-            let head = match latest_i64("SELECT f.head FROM metadata.sys_metadata_feed f", None) {
-                Some(head) => head,
-                None => {
-                    // The first change of a new database (or of a database restored without
-                    // a head): start after the highest position already in the history.
-                    let head = latest_i64(
-                        "SELECT coalesce(pg_catalog.max(h.seq), 0) FROM metadata.sys_metadata_history h",
-                        None,
-                    )
-                    .unwrap_or(0);
-                    latest_i64(
-                        "INSERT INTO metadata.sys_metadata_feed (head) VALUES ($1) RETURNING head",
-                        Some(head),
-                    );
-                    head
-                }
-            };
-            let numbered = client
-                .update(
-                    "UPDATE metadata.sys_metadata_history h SET seq = $1 OPERATOR(pg_catalog.+) p.n \
-                     FROM (SELECT u.id, pg_catalog.row_number() OVER (ORDER BY u.id) AS n \
-                           FROM metadata.sys_metadata_history u \
-                           WHERE u.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() \
-                             AND u.seq IS NULL) AS p \
-                     WHERE h.id OPERATOR(pg_catalog.=) p.id",
-                    None,
-                    &[head.into()],
-                )
-                .expect("numbering the transaction's changes")
-                .len() as i64;
-            let last = head + numbered;
-            latest_i64(
-                "UPDATE metadata.sys_metadata_feed SET head = $1 RETURNING head",
-                Some(last),
+            run(
+                client,
+                "feed/lock",
+                || "LOCK TABLE metadata.sys_metadata_feed IN EXCLUSIVE MODE".to_owned(),
+                &[],
+                &[],
+                |_| (),
             );
+            let (last, numbered) = number_changes();
             if setting(c"metadata.notify").as_deref() != Some("off") {
                 let payload = format!("{{\"seq\": {last}, \"count\": {numbered}}}");
-                client
-                    .update(
-                        "SELECT pg_catalog.pg_notify('metadata_changes', $1)",
-                        None,
-                        &[payload.as_str().into()],
-                    )
-                    .expect("notifying metadata_changes");
+                run(
+                    client,
+                    "feed/notify",
+                    || "SELECT pg_catalog.pg_notify('metadata_changes', $1)".to_owned(),
+                    &[TEXT],
+                    &[payload.as_str().into()],
+                    |_| (),
+                );
             }
         })
     })
 }
 
-/// Runs `sql` (with `$1` bound to `arg`, a bigint) under the latest snapshot and returns
-/// the bigint in the first column of its first row. Must run inside an SPI connection.
-fn latest_i64(sql: &str, arg: Option<i64>) -> Option<i64> {
-    let text = CString::new(sql).expect("no NUL in a constant query");
-    let mut types = [pg_sys::INT8OID];
-    let mut values = [pg_sys::Datum::from(arg.unwrap_or(0))];
-    let nargs = i32::from(arg.is_some());
-    // SAFETY: SPI is connected by the caller; the plan, snapshot and tuple table are used
-    // while valid, and the datum read is a by-value bigint.
+/// Numbers the transaction's changes after the head of the feed and moves the head, in one
+/// statement under the latest snapshot (the feed lock is held: every earlier feed step has
+/// committed and is visible). The first change of a database without a head starts after
+/// the highest position in the history. Returns (the new head, the number of changes).
+fn number_changes() -> (i64, i64) {
+    thread_local! {
+        static PLAN: std::cell::Cell<pg_sys::SPIPlanPtr> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+    }
+    const SQL: &str = "WITH head AS ( \
+           SELECT coalesce((SELECT f.head FROM metadata.sys_metadata_feed f), \
+                           (SELECT pg_catalog.max(h.seq) FROM metadata.sys_metadata_history h), 0) AS n), \
+         numbered AS ( \
+           UPDATE metadata.sys_metadata_history h SET seq = (SELECT n FROM head) OPERATOR(pg_catalog.+) p.n \
+           FROM (SELECT u.id, pg_catalog.row_number() OVER (ORDER BY u.id) AS n \
+                 FROM metadata.sys_metadata_history u \
+                 WHERE u.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() AND u.seq IS NULL) AS p \
+           WHERE h.id OPERATOR(pg_catalog.=) p.id RETURNING h.seq), \
+         moved AS ( \
+           INSERT INTO metadata.sys_metadata_feed AS f (head) \
+           SELECT pg_catalog.max(seq) FROM numbered HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 \
+           ON CONFLICT (id) DO UPDATE SET head = EXCLUDED.head RETURNING f.head) \
+         SELECT (SELECT head FROM moved), (SELECT pg_catalog.count(*) FROM numbered)";
+    // SAFETY: SPI is connected by the caller; the plan is prepared once and kept for the
+    // backend (SPI_keepplan; the plan cache revalidates it), the snapshot and the tuple
+    // table are used while valid, and both columns are by-value bigints.
     unsafe {
-        let plan = pg_sys::SPI_prepare(text.as_ptr(), nargs, types.as_mut_ptr());
+        let mut plan = PLAN.with(std::cell::Cell::get);
         if plan.is_null() {
-            panic!("preparing a feed statement failed");
+            let text = CString::new(SQL).expect("no NUL in a constant query");
+            plan = pg_sys::SPI_prepare(text.as_ptr(), 0, std::ptr::null_mut());
+            if plan.is_null() || pg_sys::SPI_keepplan(plan) != 0 {
+                panic!("preparing the feed step failed");
+            }
+            PLAN.with(|p| p.set(plan));
         }
-        let read_only = sql.starts_with("SELECT");
         let code = pg_sys::SPI_execute_snapshot(
             plan,
-            values.as_mut_ptr(),
+            std::ptr::null_mut(),
             std::ptr::null(),
             pg_sys::GetLatestSnapshot(),
             std::ptr::null_mut(),
-            read_only,
             false,
+            true,
             0,
         );
-        pg_sys::SPI_freeplan(plan);
         if code < 0 {
-            panic!("a feed statement failed ({code})");
+            panic!("the feed step failed ({code})");
         }
         let table = pg_sys::SPI_tuptable;
-        if pg_sys::SPI_processed == 0 || table.is_null() {
-            return None;
-        }
         let mut is_null = false;
-        let datum = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut is_null);
-        (!is_null).then(|| datum.value() as i64)
+        let head = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut is_null);
+        let head = if is_null { 0 } else { head.value() as i64 };
+        let count = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 2, &mut is_null);
+        (head, if is_null { 0 } else { count.value() as i64 })
     }
-}
-
-/// The role that owns the extension (the feed is written by the extension, not by the
-/// caller); `None` when the extension is not installed (dropped in this transaction).
-fn extension_owner() -> Option<pg_sys::Oid> {
-    Spi::connect(|client| {
-        let rows = client
-            .select(
-                "SELECT e.extowner FROM pg_catalog.pg_extension e \
-                 WHERE e.extname OPERATOR(pg_catalog.=) 'metadata'",
-                None,
-                &[],
-            )
-            .expect("reading the extension's owner");
-        if rows.is_empty() {
-            return None;
-        }
-        rows.first()
-            .get::<pg_sys::Oid>(1)
-            .expect("the extension's owner")
-    })
-}
-
-/// Runs `f` as `role`, then returns to the caller's role.
-fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
-    let mut user = pg_sys::InvalidOid;
-    let mut context = 0;
-    // SAFETY: saving and switching the current user id, as SECURITY DEFINER functions do;
-    // the guard restores it (an error restores it too, when the transaction aborts).
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(role, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-    }
-    struct Restore(pg_sys::Oid, i32);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            // SAFETY: restores the values saved above.
-            unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) }
-        }
-    }
-    let _restore = Restore(user, context);
-    f()
 }

@@ -2,6 +2,7 @@
 //! surface wraps them in `sql/*.sql`), the caller's context, the database as a
 //! [`LayerSource`](crate::core::resolve::LayerSource), and error reporting.
 
+pub(crate) mod binding;
 pub(crate) mod bulk;
 pub(crate) mod checks;
 mod context;
@@ -12,8 +13,10 @@ pub(crate) mod intent;
 mod jsonb;
 pub(crate) mod key;
 mod legacy;
+mod owner;
 pub(crate) mod release;
 pub(crate) mod resolution;
+pub(crate) mod settings;
 mod source;
 mod statements;
 pub(crate) mod trigger;

@@ -7,20 +7,19 @@
 
 use crate::core::canonical::checksum;
 use crate::core::layers::rank_of;
-use crate::core::memo::Memo;
+use crate::core::memo::{self, Memo};
 use crate::core::resolve::{fold, Planned, ResolveError, Resolver};
 use crate::pg::context::{current_tenant, current_user, setting};
 use crate::pg::errors::{parse_scope, raise_resolve, required};
 use crate::pg::jsonb::JsonbBytes;
-use crate::pg::source::{read_document, Audience, SourceError, SpiSource};
+use crate::pg::settings::memo_budget;
+use crate::pg::source::{read_document, Audience, Documents, SourceError, SpiSource};
 use pgrx::prelude::*;
 use std::cell::RefCell;
 
-/// Bytes of effective documents a backend keeps (16 MiB).
-const MEMO_BUDGET: usize = 16 * 1024 * 1024;
-
 thread_local! {
-    static MEMO: RefCell<Memo<JsonbBytes>> = RefCell::new(Memo::new(MEMO_BUDGET));
+    /// The backend's memo of effective documents (budget: `metadata.memo_size`).
+    static MEMO: RefCell<Memo<JsonbBytes>> = RefCell::new(Memo::new(memo_budget()));
 }
 
 fn caller(preview: Option<bool>) -> Audience {
@@ -37,17 +36,21 @@ fn effective_of(plan: Vec<Planned<JsonbBytes>>) -> Result<Option<JsonbBytes>, So
     if plan.len() <= 1 {
         return Ok(plan.into_iter().next().map(|step| step.layer.doc));
     }
-    let use_memo = setting(c"metadata.effective_cache").is_none_or(|v| v != "off");
-    let key: Vec<String> = plan
-        .iter()
-        .map(|step| step.layer.meta.checksum.clone())
-        .collect();
+    let budget = memo_budget();
+    let use_memo = budget > 0 && setting(c"metadata.effective_cache").is_none_or(|v| v != "off");
+    let key = memo::key(plan.iter().map(|step| step.layer.meta.checksum.as_str()));
     if use_memo {
-        if let Some(hit) = MEMO.with(|memo| memo.borrow().get(&key)) {
+        let hit = MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            memo.set_budget(budget);
+            memo.get(&key)
+        });
+        if let Some(hit) = hit {
             return Ok(Some(hit));
         }
     }
-    let Some(value) = fold(&plan, read_document)? else {
+    let mut docs = Documents::default();
+    let Some(value) = fold(&plan, |item, doc| docs.read(item, doc))? else {
         return Ok(None);
     };
     let bytes = JsonbBytes::from_value(&value);

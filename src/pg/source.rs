@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 /// A stored row the resolver cannot use (only possible if the table was written with its
 /// triggers disabled).
@@ -76,7 +77,7 @@ fn layer_query(one_item: bool, preview: bool) -> String {
 
 thread_local! {
     /// Prepared plans by (one_item, preview), kept for the backend's life.
-    static PLANS: RefCell<HashMap<(bool, bool), OwnedPreparedStatement>> =
+    static PLANS: RefCell<HashMap<(bool, bool), Rc<OwnedPreparedStatement>>> =
         RefCell::new(HashMap::new());
 }
 
@@ -91,33 +92,39 @@ fn fetch(
 ) -> Result<Rows, SourceError> {
     let key = (name.is_some(), audience.preview);
     let text = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
-    PLANS.with(|plans| {
-        let mut plans = plans.borrow_mut();
-        let plan = plans.entry(key).or_insert_with(|| {
+    // Not borrowed while the query runs (running it may run other code of the library).
+    let plan = PLANS.with(|plans| plans.borrow().get(&key).cloned());
+    let plan = match plan {
+        Some(plan) => plan,
+        None => {
             let argc = if name.is_some() { 4 } else { 3 };
-            client
-                .prepare(layer_query(key.0, key.1).as_str(), &vec![text; argc])
-                .expect("preparing the layer query")
-                .keep()
-        });
-        let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
-            type_name.into(),
-            audience.tenant.as_deref().into(),
-            audience.user.as_deref().into(),
-        ];
-        if let Some(name) = name {
-            args.push(name.into());
+            let plan = Rc::new(
+                client
+                    .prepare(layer_query(key.0, key.1).as_str(), &vec![text; argc])
+                    .expect("preparing the layer query")
+                    .keep(),
+            );
+            PLANS.with(|plans| plans.borrow_mut().insert(key, Rc::clone(&plan)));
+            plan
         }
-        let mut table = client
-            .select(&*plan, None, &args)
-            .expect("running the layer query");
-        let mut rows: Rows = HashMap::new();
-        while table.next().is_some() {
-            let (item, is_draft, layer) = to_layer(&table)?;
-            rows.entry(item).or_default().push((is_draft, layer));
-        }
-        Ok(rows)
-    })
+    };
+    let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
+        type_name.into(),
+        audience.tenant.as_deref().into(),
+        audience.user.as_deref().into(),
+    ];
+    if let Some(name) = name {
+        args.push(name.into());
+    }
+    let mut table = client
+        .select(&*plan, None, &args)
+        .expect("running the layer query");
+    let mut rows: Rows = HashMap::new();
+    while table.next().is_some() {
+        let (item, is_draft, layer) = to_layer(&table)?;
+        rows.entry(item).or_default().push((is_draft, layer));
+    }
+    Ok(rows)
 }
 
 fn to_layer(

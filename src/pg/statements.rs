@@ -8,9 +8,10 @@ use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 use pgrx::PgOid;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 thread_local! {
-    static PLANS: RefCell<HashMap<String, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
 }
 
 /// The type of a text parameter.
@@ -32,20 +33,25 @@ pub fn run<R>(
     args: &[DatumWithOid<'_>],
     read: impl FnOnce(SpiTupleTable<'_>) -> R,
 ) -> R {
-    PLANS.with(|plans| {
-        let mut plans = plans.borrow_mut();
-        if !plans.contains_key(name) {
+    // The map is not borrowed while a statement runs: running one may run others (a
+    // trigger, a row level security policy reading the tenant binding).
+    let plan = PLANS.with(|plans| plans.borrow().get(name).cloned());
+    let plan = match plan {
+        Some(plan) => plan,
+        None => {
             let text = sql();
-            let plan = client
-                .prepare_mut(text.as_str(), types)
-                .unwrap_or_else(|e| panic!("preparing {name}: {e}"))
-                .keep();
-            plans.insert(name.to_owned(), plan);
+            let plan = Rc::new(
+                client
+                    .prepare_mut(text.as_str(), types)
+                    .unwrap_or_else(|e| panic!("preparing {name}: {e}"))
+                    .keep(),
+            );
+            PLANS.with(|plans| plans.borrow_mut().insert(name.to_owned(), Rc::clone(&plan)));
+            plan
         }
-        let plan = &plans[name];
-        let table = client
-            .update(plan, None, args)
-            .unwrap_or_else(|e| panic!("running {name}: {e}"));
-        read(table)
-    })
+    };
+    let table = client
+        .update(&*plan, None, args)
+        .unwrap_or_else(|e| panic!("running {name}: {e}"));
+    read(table)
 }

@@ -171,7 +171,7 @@ pub fn validator(info: &TypeInfo) -> Option<Rc<Validator>> {
     .flatten()?
     .0;
     let (registered, owner) = registered_schemas(&info.name);
-    let compiled = compile(&schema, registered).unwrap_or_else(|reason| {
+    let compiled = compile(Some(&info.name), &schema, registered).unwrap_or_else(|reason| {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!(

@@ -55,7 +55,7 @@ pub(crate) fn _check_schema(type_name: Option<&str>, schema: Option<&str>) {
     let type_name = required(type_name, "type");
     let schema = parse_value(required(schema, "schema")).unwrap_or_else(|e| raise_document(e));
     let (registered, _) = registered_schemas(type_name);
-    if let Err(reason) = compile(&schema, registered) {
+    if let Err(reason) = compile(Some(type_name), &schema, registered) {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("invalid JSON Schema for type \"{type_name}\": {reason}"),

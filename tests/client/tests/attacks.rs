@@ -384,6 +384,44 @@ fn every_attack_is_refused() {
         t.must_fail("nobody@acme (no metadata role)", &mut nobody, sql);
     }
 
+    // Tenant binding: a login bound to globex cannot act for acme, whatever it sets: not
+    // by metadata.tenant_id, not by SET ROLE to an unbound role it belongs to.
+    admin
+        .batch_execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'md_bound') THEN \
+               CREATE ROLE md_bound LOGIN; END IF; END $$; \
+             GRANT metadata_editor TO md_bound; GRANT md_nobody TO md_bound; \
+             SELECT metadata.bind_tenant('md_bound', 'globex');",
+        )
+        .unwrap();
+    let mut bound = connect_as("md_bound", "acme", "mallory");
+    for sql in [
+        "SELECT metadata.effective('object', 'acme_secret')",
+        "SELECT count(*) FROM metadata.sys_metadata",
+        "SELECT metadata.current_tenant()",
+        "SELECT * FROM metadata.changes_since(0)",
+        "SELECT metadata.save('object', 'bound_write', '{}')",
+        "INSERT INTO metadata.sys_metadata (tenant_id, type, name, metadata) VALUES ('acme', 'object', 'bound_insert', '{}')",
+        "SET ROLE md_nobody; SELECT count(*) FROM metadata.sys_metadata",
+        "RESET ROLE; SET metadata.tenant_id = 'acme'; SELECT metadata.effective('object', 'account')",
+        "SELECT metadata.unbind_tenant('md_bound')",
+        "DELETE FROM metadata.sys_metadata_tenant_binding",
+    ] {
+        t.must_fail("md_bound (bound to globex) as acme", &mut bound, sql);
+    }
+    bound
+        .batch_execute("RESET ROLE; SET metadata.tenant_id = 'globex'; SELECT metadata.save('object', 'bound_ok', '{}');")
+        .expect("a bound login acts for its own tenant");
+    let mut admin_bound = connect_as("md_bound", "globex", "mallory");
+    t.must_get_nothing(
+        "md_bound as globex",
+        &mut admin_bound,
+        "SELECT count(*) FROM metadata.sys_metadata WHERE tenant_id = 'acme'",
+    );
+    admin
+        .batch_execute("SELECT metadata.unbind_tenant('md_bound')")
+        .unwrap();
+
     // Nothing of acme's changed, and the positive controls work.
     assert_eq!(
         acme_rows(&mut admin),

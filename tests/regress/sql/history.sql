@@ -116,3 +116,13 @@ SELECT metadata.delete('object', 'honest', 'system');
 RESET application_name;
 RESET metadata.change_op;
 SELECT op, version, seq IS NOT NULL AS in_feed FROM metadata.sys_metadata_history WHERE name = 'honest' ORDER BY id;
+
+-- diff is bounded: an insertion at the head of a long array does not give a patch many
+-- times the documents (0.1.0: 8 times here, 68 MB for two 2 MB documents); it still turns
+-- a into b.
+CREATE TEMP TABLE long_docs AS
+SELECT jsonb_build_object('v', (SELECT jsonb_agg(i) FROM generate_series(1, 100000) AS i)) AS a,
+       jsonb_build_object('v', (SELECT jsonb_agg(i) FROM generate_series(0, 100000) AS i)) AS b;
+SELECT octet_length(metadata.diff(a, b)::text) <= octet_length(a::text) + octet_length(b::text) AS bounded,
+       jsonb_array_length(metadata.diff(a, b)) AS operations
+FROM long_docs;

@@ -71,3 +71,28 @@ SELECT name FROM metadata.register_type('widget', 'ui');
 RESET ROLE;
 RESET metadata.tenant_id;
 RESET metadata.user_id;
+
+-- Tenant binding: a role bound to tenants may act only for them (or the global space);
+-- it is enforced wherever the tenant is read, row level security included. Only
+-- metadata_admin manages bindings.
+RESET ROLE;
+RESET metadata.tenant_id;
+SELECT metadata.bind_tenant('regress_editor', 'acme') AS bound, metadata.bind_tenant('regress_editor', 'acme') AS again;
+SET ROLE regress_editor;
+SET metadata.tenant_id = 'acme';
+SELECT metadata.current_tenant(), metadata.effective('object', 'account') ->> 'label' AS label;
+SET metadata.tenant_id = 'globex';
+SELECT regress.fails($$SELECT metadata.current_tenant()$$);
+SELECT regress.fails($$SELECT count(*) FROM metadata.sys_metadata$$);
+SELECT regress.fails($$SELECT metadata.effective('object', 'account')$$);
+SELECT regress.fails($$SELECT metadata.save('object', 'x', '{}')$$);
+SELECT regress.fails($$SELECT metadata.unbind_tenant('regress_editor')$$);
+RESET metadata.tenant_id;
+SELECT count(*) AS global_rows FROM metadata.sys_metadata;
+RESET ROLE;
+SELECT metadata.unbind_tenant('regress_editor') AS unbound;
+SET ROLE regress_editor;
+SET metadata.tenant_id = 'globex';
+SELECT metadata.current_tenant();
+RESET ROLE;
+RESET metadata.tenant_id;

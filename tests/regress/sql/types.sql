@@ -145,3 +145,20 @@ SELECT * FROM dblink('other', $$SELECT metadata.is_valid('gadget_set', '{"items"
 SELECT name FROM metadata.register_type('gadget', schema => '{"type": "object", "properties": {"size": {"maximum": 6}}}');
 SELECT * FROM dblink('other', $$SELECT metadata.is_valid('gadget_set', '{"items": [{"size": 7}]}')$$) AS t(valid boolean);
 SELECT dblink_disconnect('other');
+
+-- Two types may reference each other's schemas by URN (registered together), and a
+-- schema that reaches itself without descending into the document is refused: it would
+-- accept everything.
+SELECT metadata.register_schemas('{"pair_a": {"type": "object", "properties": {"b": {"$ref": "urn:metadata:schema:pair_b"}}},
+                                   "pair_b": {"type": "object", "properties": {"a": {"$ref": "urn:metadata:schema:pair_a"}}}}',
+                                 domain => 'ui') AS registered;
+SELECT metadata.is_valid('pair_a', '{"b": {"a": {"b": {}}}}') AS nested_ok,
+       metadata.is_valid('pair_a', '{"b": {"a": 1}}') AS nested_bad;
+SELECT regress.fails($$SELECT metadata.register_type('loop_x', 'ui', schema => '{"$ref": "#"}')$$);
+SELECT regress.fails($$SELECT metadata.register_type('loop_y', 'ui', schema => '{"properties": {"a": {"allOf": [{"$ref": "#/properties/a"}]}}}')$$);
+SELECT regress.fails($$SELECT metadata.register_schemas('{"loop_a": {"$ref": "urn:metadata:schema:loop_b"}, "loop_b": {"allOf": [{"$ref": "urn:metadata:schema:loop_a"}]}}', domain => 'ui')$$);
+SELECT count(*) AS loop_types FROM metadata.sys_metadata_type WHERE name LIKE 'loop%';
+-- Recursion through the document is fine.
+SELECT (metadata.register_type('tree', 'ui', schema => '{"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#"}}}}')).name;
+SELECT metadata.is_valid('tree', '{"children": [{"children": []}]}') AS tree_ok,
+       metadata.is_valid('tree', '{"children": [1]}') AS tree_bad;
