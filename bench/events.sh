@@ -8,7 +8,6 @@
 # synchronous_commit on), 8 concurrent writers each saving its own item, one save per
 # transaction, in one run:
 #   none     the history trigger disabled (what a save costs without history and feed)
-#   history  history rows only (the feed step replaced by a no-op)
 #   feed     history + commit-ordered seq, SET metadata.notify = off
 #   events   history + seq + the doorbell NOTIFY (the default)
 # and prints TPS and the ratios to `none`.
@@ -51,14 +50,10 @@ run none
 psql_run -c "ALTER TABLE metadata.sys_metadata ENABLE TRIGGER sys_metadata_after_write" >/dev/null
 run feed "-c metadata.notify=off"
 run events
-# history: history rows without the feed step. Only for this measurement the function that
-# registers the feed step is replaced by a no-op (its rows stay unnumbered), last.
-psql_run -c "CREATE OR REPLACE FUNCTION metadata._feed_pending() RETURNS void LANGUAGE sql AS 'SELECT'" >/dev/null
-run history
 
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", x / y }'; }
 echo "bench: events machine nproc=$(nproc) writers=$writers seconds=$seconds durable=fsync,synchronous_commit"
-for c in none history feed events; do
+for c in none feed events; do
   v=tps_$c
   printf 'bench: events %-8s tps %10.1f  vs none %s\n' "$c" "${!v}" "$(ratio "${!v}" "$tps_none")"
 done

@@ -36,8 +36,6 @@ COMMENT ON TABLE metadata.sys_metadata_history IS
 -- The tenant leads, as in sys_metadata.
 CREATE INDEX sys_metadata_history_item ON metadata.sys_metadata_history
     (tenant_id, type, name, scope, owner, version);
-CREATE INDEX sys_metadata_history_unsequenced ON metadata.sys_metadata_history (txid)
-    WHERE seq IS NULL;
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_history', '');
 
 -- The head of the change feed: the last position given (one row, created by the first
@@ -51,71 +49,13 @@ COMMENT ON TABLE metadata.sys_metadata_feed IS
   'The head of the change feed (the last seq given); written by the feed step only.';
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_feed', '');
 
--- Who deletes a row: noted by a BEFORE DELETE trigger, which runs as the caller, for the
--- history row written by the AFTER trigger, which runs as the extension's owner.
-CREATE FUNCTION metadata.sys_metadata_before_delete() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-    PERFORM set_config('metadata.deleted_by', metadata.current_actor(), true);
-    RETURN OLD;
-END
-$fn$;
-CREATE TRIGGER sys_metadata_before_delete
-    BEFORE DELETE ON metadata.sys_metadata
-    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_before_delete();
-
--- Writes the history row of a change. The operation is create, update or delete (archive or
--- DELETE), unless the write function making the change names it (metadata._write_op():
--- publish, revert, or skip for the draft row a publish removes; set in the library's
--- memory, so a caller cannot name it); the note is the write function's change_note, else
--- the setting metadata.change_note. Rows restored from a dump (metadata._restoring) already
--- have their history and are skipped. SECURITY DEFINER: callers cannot write history
--- themselves; who changed the row comes from its updated_by (set by the write trigger) or,
--- for a DELETE, from sys_metadata_before_delete.
-CREATE FUNCTION metadata.sys_metadata_after_write() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    r metadata.sys_metadata;
-    op text := metadata._write_op();
-    version integer;
-BEGIN
-    IF op = 'skip' OR metadata._restoring() THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
-        RETURN NULL;  -- nothing changed
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        r := OLD;
-        version := OLD.version + 1;
-        op := coalesce(op, 'delete');
-    ELSE
-        r := NEW;
-        version := NEW.version;
-        op := coalesce(op, CASE WHEN TG_OP = 'INSERT' THEN 'create'
-                                WHEN NEW.state = 'archived' AND OLD.state <> 'archived' THEN 'delete'
-                                ELSE 'update' END);
-    END IF;
-    INSERT INTO metadata.sys_metadata_history
-        (item_id, op, tenant_id, type, name, scope, owner, state, strategy, extends, version,
-         metadata, checksum, previous_checksum, changed_by, note)
-    VALUES (r.id, op, r.tenant_id, r.type, r.name, r.scope, r.owner,
-            CASE WHEN TG_OP = 'DELETE' THEN 'deleted' ELSE r.state END, r.strategy, r.extends,
-            version, r.metadata, r.checksum,
-            CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.checksum END,
-            CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
-                 ELSE NEW.updated_by END,
-            coalesce(metadata._write_note(), nullif(current_setting('metadata.change_note', true), '')));
-    PERFORM metadata._feed_pending();
-    RETURN NULL;
-END
-$fn$;
-
+-- The history trigger (src/pg/history.rs, function sys_metadata_after_write in Rust): every
+-- change of a row, by the API or by plain SQL, gets its history row in the same transaction,
+-- written as the extension's owner (callers cannot write history themselves). The operation
+-- is create, update or delete (archive or DELETE) unless the write function making the
+-- change names it (publish, revert; in the library's memory, so a caller cannot name it);
+-- the note is the write function's change_note, else the setting metadata.change_note.
+-- Rows restored from a dump (metadata._restoring) already have their history.
 CREATE TRIGGER sys_metadata_after_write
     AFTER INSERT OR UPDATE OR DELETE ON metadata.sys_metadata
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_after_write();

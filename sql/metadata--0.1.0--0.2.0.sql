@@ -56,47 +56,17 @@ LANGUAGE sql STABLE PARALLEL SAFE
 RETURN pg_catalog.current_setting('row_security') = 'off'
    AND (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = session_user);
 
-CREATE OR REPLACE FUNCTION metadata.sys_metadata_after_write() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    r metadata.sys_metadata;
-    op text := metadata._write_op();
-    version integer;
-BEGIN
-    IF op = 'skip' OR metadata._restoring() THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN
-        RETURN NULL;  -- nothing changed
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        r := OLD;
-        version := OLD.version + 1;
-        op := coalesce(op, 'delete');
-    ELSE
-        r := NEW;
-        version := NEW.version;
-        op := coalesce(op, CASE WHEN TG_OP = 'INSERT' THEN 'create'
-                                WHEN NEW.state = 'archived' AND OLD.state <> 'archived' THEN 'delete'
-                                ELSE 'update' END);
-    END IF;
-    INSERT INTO metadata.sys_metadata_history
-        (item_id, op, tenant_id, type, name, scope, owner, state, strategy, extends, version,
-         metadata, checksum, previous_checksum, changed_by, note)
-    VALUES (r.id, op, r.tenant_id, r.type, r.name, r.scope, r.owner,
-            CASE WHEN TG_OP = 'DELETE' THEN 'deleted' ELSE r.state END, r.strategy, r.extends,
-            version, r.metadata, r.checksum,
-            CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.checksum END,
-            CASE WHEN TG_OP = 'DELETE' THEN current_setting('metadata.deleted_by', true)
-                 ELSE NEW.updated_by END,
-            coalesce(metadata._write_note(), nullif(current_setting('metadata.change_note', true), '')));
-    PERFORM metadata._feed_pending();
-    RETURN NULL;
-END
-$fn$;
+-- The history trigger is the library's (src/pg/history.rs): it writes the history row as
+-- the extension's owner (no SECURITY DEFINER function any more), names who deletes a row
+-- itself (the BEFORE DELETE helper goes), and tells the feed step which rows to number (the
+-- index of unnumbered rows goes).
+CREATE OR REPLACE FUNCTION metadata."sys_metadata_after_write"()
+	RETURNS TRIGGER
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'sys_metadata_after_write_wrapper';
+DROP TRIGGER sys_metadata_before_delete ON metadata.sys_metadata;
+DROP FUNCTION metadata.sys_metadata_before_delete();
+DROP INDEX metadata.sys_metadata_history_unsequenced;
 
 -- Built-in types: customised means "differs from the library's registration", kept true by
 -- the type trigger; _sync_builtin_types refreshes the others (run at the end of this script).
@@ -368,8 +338,6 @@ DROP FUNCTION metadata._max_notifications();
 -- (Leaving the extension first takes the sequence out of its configuration tables too.)
 ALTER EXTENSION metadata DROP SEQUENCE metadata.sys_metadata_change_seq;
 DROP SEQUENCE metadata.sys_metadata_change_seq;
-CREATE FUNCTION metadata._feed_pending() RETURNS void
-STRICT VOLATILE PARALLEL UNSAFE LANGUAGE c AS 'MODULE_PATHNAME', '_feed_pending_wrapper';
 CREATE OR REPLACE FUNCTION metadata.changes_since(seq bigint, "limit" integer DEFAULT 100)
 RETURNS SETOF metadata.change_event
 LANGUAGE plpgsql STABLE
@@ -604,14 +572,6 @@ CREATE FUNCTION metadata."_bulk_save"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', '_bulk_save_wrapper';
-CREATE FUNCTION metadata."_write_op"() RETURNS TEXT /* Option < & '_ str > */
-STRICT VOLATILE PARALLEL UNSAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', '_write_op_wrapper';
-CREATE FUNCTION metadata."_write_note"() RETURNS TEXT /* Option < String > */
-STRICT VOLATILE PARALLEL UNSAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', '_write_note_wrapper';
 
 CREATE FUNCTION metadata.save(
     type text,

@@ -71,9 +71,7 @@ pgrx::extension_sql_file!(
     requires = [
         "items",
         pg::documents::_diff,
-        pg::feed::_feed_pending,
-        pg::intent::_write_op,
-        pg::intent::_write_note,
+        pg::history::sys_metadata_after_write,
         pg::key::_describe,
         pg::write::_rollback
     ]

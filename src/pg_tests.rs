@@ -25,6 +25,57 @@ mod tests {
             .map(|j| j.0)
     }
 
+    fn jsonb(text: &str) -> crate::pg::jsonb::JsonbBytes {
+        Spi::get_one_with_args::<crate::pg::jsonb::JsonbBytes>("SELECT $1::jsonb", &[text.into()])
+            .expect("jsonb input")
+            .expect("a value")
+    }
+
+    /// Documents are read from jsonb's binary form: exactly what parsing their JSON text
+    /// gives, numbers digit for digit, strings escape for escape.
+    #[pg_test]
+    fn documents_read_from_jsonb_equal_their_text() {
+        for text in [
+            r#"{}"#,
+            r#"{"a": 1, "b": 1.50, "c": -0, "d": 1e3, "e": 12345678901234567890.123456789, "f": 1e-20}"#,
+            r#"{"s": "quote \" backslash \\ tab \t nl \n \u0001 é 😀", "k\"ey": null, "": true, "f": false}"#,
+            r#"{"a": [], "b": {}, "c": [[1, [2, {"x": [3]}]], {"y": {"z": []}}], "d": [null, true, "x", 2]}"#,
+            r#"{"fields": {"name": {"type": "text", "maxLength": 255}, "tier": {"type": "select", "options": ["a", "b"]}}}"#,
+        ] {
+            let doc = jsonb(text);
+            let walked = doc.to_document().expect("a document");
+            let parsed = crate::core::document::parse_document(&doc.to_text()).expect("a document");
+            assert_eq!(walked, parsed, "{text}");
+            assert_eq!(walked.to_string(), parsed.to_string(), "{text}");
+        }
+    }
+
+    /// The limits hold for the binary reading too: a small jsonb whose JSON text is over
+    /// 4 MiB (numbers written out in full) is too large; too deep is too deep, with its
+    /// pointer; a non-object is refused.
+    #[pg_test]
+    fn documents_read_from_jsonb_keep_the_limits() {
+        use crate::core::document::DocumentError;
+        let big = format!("{{\"a\": [{}]}}", vec!["1e131000"; 40].join(", "));
+        let doc = jsonb(&big);
+        assert!(doc.size() < 10_000);
+        assert!(matches!(
+            doc.to_document(),
+            Err(DocumentError::TooLarge { .. })
+        ));
+        let deep = format!("{{\"a\": {}1{}}}", "[".repeat(120), "]".repeat(120));
+        match jsonb(&deep).to_document() {
+            Err(DocumentError::TooDeep { pointer }) => {
+                assert!(pointer.starts_with("/a/0/0/0"), "{pointer}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            jsonb("[1]").to_document(),
+            Err(DocumentError::NotAnObject { .. })
+        ));
+    }
+
     #[pg_test]
     fn settings_choose_the_audience() {
         setup();

@@ -29,3 +29,27 @@ pub fn current_tenant() -> Option<String> {
 pub fn current_user() -> Option<String> {
     setting(c"metadata.user_id")
 }
+
+/// The actor recorded in the audit columns and the history: `metadata.user_id`, else the
+/// current role's name.
+pub fn actor() -> String {
+    current_user().unwrap_or_else(|| {
+        // SAFETY: the name of the current role, which exists.
+        unsafe {
+            let name = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false);
+            CStr::from_ptr(name).to_string_lossy().into_owned()
+        }
+    })
+}
+
+/// Whether the session restores a dump: the rule is `metadata._restoring()`
+/// (sql/schema.sql), asked only when `row_security` is off (its first condition), so the
+/// usual write pays for one setting lookup.
+pub fn restoring() -> bool {
+    if setting(c"row_security").as_deref() != Some("off") {
+        return false;
+    }
+    pgrx::Spi::get_one::<bool>("SELECT metadata._restoring()")
+        .expect("metadata._restoring()")
+        .unwrap_or(false)
+}

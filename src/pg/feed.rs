@@ -31,7 +31,7 @@ use crate::pg::errors::raise;
 use crate::pg::owner::{as_role, extension_owner};
 use crate::pg::statements::{run, TEXT};
 use pgrx::prelude::*;
-use pgrx::{register_xact_callback, PgSqlErrorCode, PgXactCallbackEvent};
+use pgrx::{register_xact_callback, IntoDatum, PgSqlErrorCode, PgXactCallbackEvent};
 use std::cell::{Cell, RefCell};
 use std::ffi::CString;
 
@@ -43,6 +43,9 @@ thread_local! {
     static REGISTERED: Cell<pg_sys::TransactionId> = const { Cell::new(pg_sys::InvalidTransactionId) };
     /// Layers whose references are checked at commit.
     static REFERENCES: RefCell<Vec<LayerRef>> = const { RefCell::new(Vec::new()) };
+    /// The history rows this transaction wrote, in order (those of subtransactions rolled
+    /// back included: the feed step does not see them).
+    static CHANGES: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Registers the commit step for the end of the current transaction (once per
@@ -57,6 +60,7 @@ pub fn register() {
     }
     REGISTERED.with(|r| r.set(xid));
     REFERENCES.with(|r| r.borrow_mut().clear());
+    CHANGES.with(|c| c.borrow_mut().clear());
     register_xact_callback(PgXactCallbackEvent::PreCommit, || {
         check_pending_references();
         feed_step();
@@ -110,11 +114,10 @@ fn check_pending_references() {
     unsafe { pg_sys::PopActiveSnapshot() };
 }
 
-/// Registers the commit step (see [`register`]); called by the history trigger for every
-/// change it records.
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _feed_pending() {
+/// Notes the history row `id` written by this transaction: the feed step numbers it.
+pub fn changed(id: i64) {
     register();
+    CHANGES.with(|c| c.borrow_mut().push(id));
 }
 
 /// The feed step (see the module documentation), as the extension's owner. At pre-commit
@@ -135,25 +138,8 @@ fn feed_step_as_owner() {
     };
     as_role(owner, || {
         Spi::connect_mut(|client| {
-            let pending = run(
-                client,
-                "feed/pending",
-                || {
-                    "SELECT EXISTS (SELECT FROM metadata.sys_metadata_history h \
-                     WHERE h.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() \
-                       AND h.seq IS NULL)"
-                        .to_owned()
-                },
-                &[],
-                &[],
-                |t| {
-                    t.first()
-                        .get::<bool>(1)
-                        .expect("a boolean")
-                        .unwrap_or(false)
-                },
-            );
-            if !pending {
+            let changes = CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()));
+            if changes.is_empty() {
                 return;
             }
             run(
@@ -164,8 +150,8 @@ fn feed_step_as_owner() {
                 &[],
                 |_| (),
             );
-            let (last, numbered) = number_changes();
-            if setting(c"metadata.notify").as_deref() != Some("off") {
+            let (last, numbered) = number_changes(changes);
+            if numbered > 0 && setting(c"metadata.notify").as_deref() != Some("off") {
                 let payload = format!("{{\"seq\": {last}, \"count\": {numbered}}}");
                 run(
                     client,
@@ -180,11 +166,13 @@ fn feed_step_as_owner() {
     })
 }
 
-/// Numbers the transaction's changes after the head of the feed and moves the head, in one
-/// statement under the latest snapshot (the feed lock is held: every earlier feed step has
-/// committed and is visible). The first change of a database without a head starts after
-/// the highest position in the history. Returns (the new head, the number of changes).
-fn number_changes() -> (i64, i64) {
+/// Numbers the transaction's changes (the history rows `changes`, those of rolled back
+/// subtransactions left out: they are not visible) after the head of the feed, in the order
+/// they were written, and moves the head, in one statement under the latest snapshot (the
+/// feed lock is held: every earlier feed step has committed and is visible). The first
+/// change of a database without a head starts after the highest position in the history.
+/// Returns (the new head, the number of changes numbered).
+fn number_changes(changes: Vec<i64>) -> (i64, i64) {
     thread_local! {
         static PLAN: std::cell::Cell<pg_sys::SPIPlanPtr> = const { std::cell::Cell::new(std::ptr::null_mut()) };
     }
@@ -195,7 +183,7 @@ fn number_changes() -> (i64, i64) {
            UPDATE metadata.sys_metadata_history h SET seq = (SELECT n FROM head) OPERATOR(pg_catalog.+) p.n \
            FROM (SELECT u.id, pg_catalog.row_number() OVER (ORDER BY u.id) AS n \
                  FROM metadata.sys_metadata_history u \
-                 WHERE u.txid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() AND u.seq IS NULL) AS p \
+                 WHERE u.id OPERATOR(pg_catalog.=) ANY ($1) AND u.seq IS NULL) AS p \
            WHERE h.id OPERATOR(pg_catalog.=) p.id RETURNING h.seq), \
          moved AS ( \
            INSERT INTO metadata.sys_metadata_feed AS f (head) \
@@ -209,15 +197,17 @@ fn number_changes() -> (i64, i64) {
         let mut plan = PLAN.with(std::cell::Cell::get);
         if plan.is_null() {
             let text = CString::new(SQL).expect("no NUL in a constant query");
-            plan = pg_sys::SPI_prepare(text.as_ptr(), 0, std::ptr::null_mut());
+            let mut types = [pg_sys::INT8ARRAYOID];
+            plan = pg_sys::SPI_prepare(text.as_ptr(), 1, types.as_mut_ptr());
             if plan.is_null() || pg_sys::SPI_keepplan(plan) != 0 {
                 panic!("preparing the feed step failed");
             }
             PLAN.with(|p| p.set(plan));
         }
+        let mut values = [changes.into_datum().expect("an array")];
         let code = pg_sys::SPI_execute_snapshot(
             plan,
-            std::ptr::null_mut(),
+            values.as_mut_ptr(),
             std::ptr::null(),
             pg_sys::GetLatestSnapshot(),
             std::ptr::null_mut(),

@@ -4,13 +4,12 @@
 //!   checked and hashed, so the write trigger takes its checksum and bases from here
 //!   instead of doing that work again (a plain SQL write has no intent: the trigger does it);
 //! * the operation the history records (`publish`, `revert`, or `skip` for the draft row a
-//!   publish removes), which the history trigger reads with `metadata._write_op()`.
+//!   publish removes), and the change note, which the history trigger records.
 //!
 //! Both hold only while the write function's one statement runs ([`during`]).
 
 use crate::core::layers::{Scope, Strategy};
 use crate::pg::jsonb::JsonbBytes;
-use pgrx::prelude::*;
 use std::cell::{Cell, RefCell};
 
 /// A layer about to be written, as checked by the write function.
@@ -42,7 +41,8 @@ pub enum Op {
 }
 
 impl Op {
-    fn as_str(self) -> &'static str {
+    /// The operation as the history records it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Op::Publish => "publish",
             Op::Revert => "revert",
@@ -93,16 +93,13 @@ pub fn take_if(matches: impl FnOnce(&Intent) -> bool) -> Option<Intent> {
     })
 }
 
-/// The history operation of the change being written: `publish`, `revert`, `skip` (no
-/// history row), or NULL (the trigger derives create, update or delete).
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _write_op() -> Option<&'static str> {
-    OP.with(Cell::get).map(Op::as_str)
+/// The history operation the write function running names (`None`: the history trigger
+/// derives create, update or delete from the change).
+pub fn current_op() -> Option<Op> {
+    OP.with(Cell::get)
 }
 
-/// The change note of the change being written (`change_note => ...` of the write
-/// function), or NULL (the history trigger then takes `metadata.change_note`).
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _write_note() -> Option<String> {
+/// The change note of the write function running (its `change_note`), if any.
+pub fn current_note() -> Option<String> {
     NOTE.with(|n| n.borrow().clone())
 }

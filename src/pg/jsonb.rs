@@ -2,7 +2,7 @@
 //! as it is, without the jsonb → text → serde_json → text → jsonb round trip (measured in
 //! `bench/run.sh`, profile cases d–f: about half the cost of a 3-layer `effective`).
 
-use crate::core::document::{parse_document, DocumentError};
+use crate::core::document::{parse_document, DocumentError, MAX_DEPTH, MAX_DOCUMENT_BYTES};
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::pg_sys;
@@ -10,7 +10,7 @@ use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
 };
 use pgrx::{direct_function_call, direct_function_call_as_datum, FromDatum, IntoDatum};
-use serde_json::Value;
+use serde_json::{Map, Number, Value};
 use std::ffi::{CStr, CString};
 use std::rc::Rc;
 
@@ -58,9 +58,89 @@ impl JsonbBytes {
         }
     }
 
-    /// Parses the value as a metadata document (a JSON object within the limits).
+    /// Parses the value as a metadata document (a JSON object within the limits of
+    /// `crate::core::document`). It is read straight from its binary form, without JSON
+    /// text in between (the same value: numbers are read from the text `numeric_out` writes
+    /// for them, as `jsonb_out` does); a value the walk cannot vouch for (not an object,
+    /// nested too deep, possibly over the size limit) goes through its JSON text, which
+    /// applies the limits and gives their errors.
     pub fn to_document(&self) -> Result<Value, DocumentError> {
+        // SAFETY: the bytes are a detoasted jsonb varlena (see copy_from).
+        if let Some(value) = unsafe { self.walk() } {
+            return Ok(value);
+        }
         parse_document(&self.to_text())
+    }
+
+    /// The value read with Postgres's jsonb iterator; `None` when it is not an object,
+    /// nests deeper than [`MAX_DEPTH`], could be longer than [`MAX_DOCUMENT_BYTES`] as JSON
+    /// text (counted generously: every string byte as an escape of 6, quotes and
+    /// separators included) or holds what the walk does not expect.
+    ///
+    /// # Safety
+    /// `self` must hold a jsonb varlena (4-byte header), as every constructor makes it.
+    unsafe fn walk(&self) -> Option<Value> {
+        const JB_FOBJECT: u32 = 0x2000_0000;
+        let header = u32::from_ne_bytes(self.0.get(4..8)?.try_into().ok()?);
+        if header & JB_FOBJECT == 0 {
+            return None;
+        }
+        use pg_sys::JsonbIteratorToken::*;
+        // The iterator only reads the container (and allocates its own state with palloc,
+        // in the current memory context).
+        let root = self.0.as_ptr().add(4) as *mut pg_sys::JsonbContainer;
+        let mut it = pg_sys::JsonbIteratorInit(root);
+        let mut v: pg_sys::JsonbValue = std::mem::zeroed();
+        // Open containers, each with the key it has in its parent.
+        let mut stack: Vec<(Value, Option<String>)> = Vec::new();
+        let mut key: Option<String> = None;
+        let mut budget = MAX_DOCUMENT_BYTES;
+        loop {
+            let token = pg_sys::JsonbIteratorNext(&mut it, &mut v, false);
+            budget = budget.checked_sub(text_bound(token, &v))?;
+            let done = match token {
+                WJB_BEGIN_OBJECT | WJB_BEGIN_ARRAY => {
+                    if stack.len() >= MAX_DEPTH {
+                        return None;
+                    }
+                    let empty = if token == WJB_BEGIN_OBJECT {
+                        Value::Object(Map::new())
+                    } else {
+                        Value::Array(Vec::new())
+                    };
+                    stack.push((empty, key.take()));
+                    continue;
+                }
+                WJB_KEY => {
+                    key = Some(scalar(&v).and_then(|k| match k {
+                        Value::String(k) => Some(k),
+                        _ => None,
+                    })?);
+                    continue;
+                }
+                WJB_VALUE | WJB_ELEM => {
+                    let value = scalar(&v)?;
+                    if let Value::Number(n) = &value {
+                        budget = budget.checked_sub(n.as_str().len())?;
+                    }
+                    value
+                }
+                WJB_END_OBJECT | WJB_END_ARRAY => {
+                    let (done, its_key) = stack.pop()?;
+                    key = its_key;
+                    done
+                }
+                _ => return None,
+            };
+            match stack.last_mut() {
+                Some((Value::Object(map), _)) => {
+                    map.insert(key.take()?, done);
+                }
+                Some((Value::Array(items), _)) => items.push(done),
+                Some(_) => return None,
+                None => return Some(done),
+            }
+        }
     }
 
     /// Size in bytes (header included).
@@ -78,6 +158,51 @@ impl JsonbBytes {
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
+}
+
+/// At least the bytes of JSON text one token of the jsonb iterator stands for: brackets and
+/// a separator, a string as if every byte were escaped (`\u00XX`) with its quotes and, for
+/// a key, `": "`; a number's digits are counted when it is read (see [`scalar`]), here its
+/// separator.
+///
+/// # Safety
+/// `v` must be what the iterator has just returned with `token`.
+unsafe fn text_bound(token: pg_sys::JsonbIteratorToken::Type, v: &pg_sys::JsonbValue) -> usize {
+    use pg_sys::JsonbIteratorToken::*;
+    match token {
+        WJB_KEY | WJB_VALUE | WJB_ELEM if v.type_ == pg_sys::jbvType::jbvString => {
+            6 * usize::try_from(v.val.string.len).unwrap_or(usize::MAX / 8) + 6
+        }
+        _ => 4,
+    }
+}
+
+/// A scalar of the jsonb iterator as JSON; `None` for what is not a JSON scalar.
+///
+/// # Safety
+/// `v` must be a scalar the iterator has just returned.
+unsafe fn scalar(v: &pg_sys::JsonbValue) -> Option<Value> {
+    use pg_sys::jbvType;
+    Some(match v.type_ {
+        jbvType::jbvNull => Value::Null,
+        jbvType::jbvBool => Value::Bool(v.val.boolean),
+        jbvType::jbvString => {
+            let s = v.val.string;
+            let bytes =
+                std::slice::from_raw_parts(s.val as *const u8, usize::try_from(s.len).ok()?);
+            Value::String(std::str::from_utf8(bytes).ok()?.to_owned())
+        }
+        jbvType::jbvNumeric => {
+            let text = direct_function_call::<&CStr>(
+                pg_sys::numeric_out,
+                &[Some(pg_sys::Datum::from(v.val.numeric))],
+            )?;
+            let number = text.to_str().ok()?.parse::<Number>().ok();
+            pg_sys::pfree(text.as_ptr() as *mut _);
+            Value::Number(number?)
+        }
+        _ => return None,
+    })
 }
 
 impl FromDatum for JsonbBytes {

@@ -15,105 +15,18 @@
 //!   level security) brings rows back as they were.
 
 use crate::core::canonical::checksum;
-use crate::core::layers::{rank_of, Layer, LayerMeta, Scope, State, Strategy};
+use crate::core::layers::{rank_of, Layer, LayerMeta, State, Strategy};
 use crate::pg::checks::{check_layer, NewLayer};
+use crate::pg::context::{actor, restoring};
 use crate::pg::errors::{raise, raise_document, raise_with};
 use crate::pg::feed::{check_references_at_commit, register};
 use crate::pg::intent::{take_if, Intent};
 use crate::pg::jsonb::JsonbBytes;
 use crate::pg::key::LayerKey;
+use crate::pg::tuple::{bad_value, Tuple};
 use crate::pg::types::type_info;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, IntoDatum, PgSqlErrorCode};
-use std::ffi::CString;
-
-/// A row the trigger sees, with its columns read by name.
-struct Tuple {
-    tuple: *mut pg_sys::HeapTupleData,
-    tupdesc: pg_sys::TupleDesc,
-}
-
-impl Tuple {
-    fn attnum(&self, column: &str) -> i32 {
-        let name = CString::new(column).expect("a column name");
-        // SAFETY: tupdesc is the trigger relation's descriptor.
-        let n = unsafe { pg_sys::SPI_fnumber(self.tupdesc, name.as_ptr()) };
-        assert!(n > 0, "sys_metadata has no column {column}");
-        n
-    }
-
-    fn datum(&self, column: &str) -> Option<pg_sys::Datum> {
-        let mut is_null = false;
-        // SAFETY: tuple and tupdesc come from the trigger data and belong together.
-        let datum = unsafe {
-            pg_sys::heap_getattr(self.tuple, self.attnum(column), self.tupdesc, &mut is_null)
-        };
-        (!is_null).then_some(datum)
-    }
-
-    fn get<T: FromDatum>(&self, column: &str) -> Option<T> {
-        // SAFETY: the datum has the column's type, which the caller names by T.
-        self.datum(column)
-            .and_then(|d| unsafe { T::from_datum(d, false) })
-    }
-
-    fn text(&self, column: &str) -> Option<String> {
-        self.get::<String>(column)
-    }
-
-    fn int4(&self, column: &str) -> Option<i32> {
-        self.datum(column).map(|d| d.value() as i32)
-    }
-
-    fn int8(&self, column: &str) -> Option<i64> {
-        self.datum(column).map(|d| d.value() as i64)
-    }
-
-    fn doc(&self) -> JsonbBytes {
-        self.get::<JsonbBytes>("metadata")
-            .expect("metadata is NOT NULL")
-    }
-
-    /// The content of the row: what a change changes (not the maintained columns).
-    fn content(&self) -> Vec<Option<String>> {
-        [
-            "state",
-            "strategy",
-            "extends",
-            "namespace",
-            "source",
-            "managed_by",
-            "package_id",
-            "package_version",
-        ]
-        .iter()
-        .map(|c| self.text(c))
-        .chain(std::iter::once(
-            self.get::<Vec<String>>("tags").map(|t| t.join("\u{1}")),
-        ))
-        .collect()
-    }
-
-    /// The layer key of the row.
-    fn key(&self) -> LayerKey {
-        let scope = self.text("scope").unwrap_or_default();
-        LayerKey {
-            tenant: self.text("tenant_id"),
-            type_name: self.text("type").unwrap_or_default(),
-            name: self.text("name").unwrap_or_default(),
-            scope: Scope::parse(&scope).unwrap_or_else(|| bad_value("scope", &scope)),
-            owner: self.text("owner"),
-        }
-    }
-}
-
-fn bad_value(column: &str, value: &str) -> ! {
-    raise(
-        PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
-        format!("unknown {column} \"{value}\""),
-        None,
-    )
-}
+use pgrx::{IntoDatum, PgSqlErrorCode};
 
 /// 428C9: a maintained column given another value than the extension's.
 fn maintained(column: &str) -> ! {
@@ -123,29 +36,6 @@ fn maintained(column: &str) -> ! {
         None,
         Some("Leave it out: version, checksum, base_checksum, base_version, created_* and updated_* are set by the write trigger.".to_owned()),
     )
-}
-
-/// The actor recorded in the audit columns: `metadata.user_id`, else the role.
-fn actor() -> String {
-    crate::pg::context::current_user().unwrap_or_else(|| {
-        // SAFETY: the current role's name.
-        unsafe {
-            let name = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false);
-            std::ffi::CStr::from_ptr(name)
-                .to_string_lossy()
-                .into_owned()
-        }
-    })
-}
-
-/// Whether the session restores a dump (`metadata._restoring()`, sql/schema.sql).
-fn restoring() -> bool {
-    if crate::pg::context::setting(c"row_security").as_deref() != Some("off") {
-        return false;
-    }
-    Spi::get_one::<bool>("SELECT metadata._restoring()")
-        .expect("metadata._restoring()")
-        .unwrap_or(false)
 }
 
 /// Whether the intent of a write function is about exactly this row.

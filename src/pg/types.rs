@@ -7,6 +7,7 @@
 use crate::core::schema::{compile, type_uri};
 use crate::pg::context::setting;
 use crate::pg::errors::raise;
+use crate::pg::statements::{run, TEXT};
 use jsonschema::Validator;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -42,45 +43,60 @@ impl TypeInfo {
 
 /// The registration of `type_name`; raises 42704 undefined_object when there is none.
 pub fn type_info(type_name: &str) -> TypeInfo {
-    let row = Spi::get_one_with_args::<JsonB>(
-        "SELECT pg_catalog.jsonb_build_object('mode', validation_mode, 'locked', locked_paths, \
-                'refs', reference_paths, 'check_refs', check_references, \
-                'overlay', supports_overlay, \
-                'runtime', allow_runtime_create, 'checksum', schema_checksum) \
-         FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1",
-        &[type_name.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| {
+    let found = Spi::connect_mut(|client| {
+        run(
+            client,
+            "types/info",
+            || {
+                "SELECT validation_mode, locked_paths, reference_paths, check_references, \
+                        supports_overlay, allow_runtime_create, schema_checksum \
+                 FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1"
+                    .to_owned()
+            },
+            &[TEXT],
+            &[type_name.into()],
+            |rows| {
+                if rows.is_empty() {
+                    return None;
+                }
+                let row = rows.first();
+                let refs: Value = row
+                    .get::<JsonB>(3)
+                    .ok()
+                    .flatten()
+                    .map_or(Value::Null, |j| j.0);
+                let text = |v: &Value| v.as_str().map(str::to_owned);
+                Some(TypeInfo {
+                    name: type_name.to_owned(),
+                    validation_mode: row
+                        .get::<String>(1)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| "strict".to_owned()),
+                    locked_paths: row.get::<Vec<String>>(2).ok().flatten().unwrap_or_default(),
+                    reference_paths: refs
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|r| Some((text(&r["path"])?, text(&r["type"])?)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    check_references: row.get::<bool>(4).ok().flatten().unwrap_or(true),
+                    supports_overlay: row.get::<bool>(5).ok().flatten().unwrap_or(true),
+                    allow_runtime_create: row.get::<bool>(6).ok().flatten().unwrap_or(true),
+                    schema_checksum: row.get::<String>(7).ok().flatten(),
+                })
+            },
+        )
+    });
+    found.unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("metadata type \"{type_name}\" is not registered"),
             None,
         )
     })
-    .0;
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    TypeInfo {
-        name: type_name.to_owned(),
-        validation_mode: text(&row["mode"]).unwrap_or_else(|| "strict".to_owned()),
-        locked_paths: row["locked"]
-            .as_array()
-            .map(|a| a.iter().filter_map(text).collect())
-            .unwrap_or_default(),
-        reference_paths: row["refs"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| Some((text(&r["path"])?, text(&r["type"])?)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        check_references: row["check_refs"].as_bool().unwrap_or(true),
-        supports_overlay: row["overlay"].as_bool().unwrap_or(true),
-        allow_runtime_create: row["runtime"].as_bool().unwrap_or(true),
-        schema_checksum: text(&row["checksum"]),
-    }
 }
 
 struct Cached {

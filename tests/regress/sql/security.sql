@@ -17,7 +17,8 @@ SELECT has_schema_privilege('public', 'metadata', 'USAGE') AS public_usage,
        has_table_privilege('public', 'metadata.sys_metadata', 'SELECT') AS public_select;
 SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class
 WHERE relnamespace = 'metadata'::regnamespace AND relkind = 'r' ORDER BY relname;
--- SECURITY DEFINER functions pin search_path and are not executable by PUBLIC.
+-- No function is SECURITY DEFINER (the history and feed steps switch to the extension's
+-- owner inside the library); any that were would pin search_path, PUBLIC not executing it.
 SELECT p.proname, p.proconfig, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
 FROM pg_proc p WHERE p.pronamespace = 'metadata'::regnamespace AND p.prosecdef ORDER BY 1;
 
