@@ -10,7 +10,7 @@
 CREATE TABLE metadata.sys_metadata_history (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- Position in the change feed, set at commit (NULL only inside the writing transaction).
-    seq               bigint UNIQUE,
+    seq               bigint,
     item_id           uuid NOT NULL,
     op                text NOT NULL CHECK (op IN ('create', 'update', 'publish', 'revert', 'delete')),
     tenant_id         text,
@@ -33,6 +33,10 @@ CREATE TABLE metadata.sys_metadata_history (
 );
 COMMENT ON TABLE metadata.sys_metadata_history IS
   'Every change of every sys_metadata row (append-only), and the durable change feed (seq).';
+-- Feed positions are unique; rows not numbered yet are not indexed (a row is inserted
+-- before its commit numbers it).
+CREATE UNIQUE INDEX sys_metadata_history_seq ON metadata.sys_metadata_history (seq)
+    WHERE seq IS NOT NULL;
 -- The tenant leads, as in sys_metadata.
 CREATE INDEX sys_metadata_history_item ON metadata.sys_metadata_history
     (tenant_id, type, name, scope, owner, version);

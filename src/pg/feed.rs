@@ -182,8 +182,9 @@ fn number_changes(changes: Vec<i64>) -> (i64, i64) {
          numbered AS ( \
            UPDATE metadata.sys_metadata_history h SET seq = (SELECT n FROM head) OPERATOR(pg_catalog.+) p.n \
            FROM (SELECT u.id, pg_catalog.row_number() OVER (ORDER BY u.id) AS n \
-                 FROM metadata.sys_metadata_history u \
-                 WHERE u.id OPERATOR(pg_catalog.=) ANY ($1) AND u.seq IS NULL) AS p \
+                 FROM pg_catalog.unnest($1) AS c(id) \
+                 JOIN metadata.sys_metadata_history u ON u.id OPERATOR(pg_catalog.=) c.id \
+                 WHERE u.seq IS NULL) AS p \
            WHERE h.id OPERATOR(pg_catalog.=) p.id RETURNING h.seq), \
          moved AS ( \
            INSERT INTO metadata.sys_metadata_feed AS f (head) \
@@ -198,23 +199,32 @@ fn number_changes(changes: Vec<i64>) -> (i64, i64) {
         if plan.is_null() {
             let text = CString::new(SQL).expect("no NUL in a constant query");
             let mut types = [pg_sys::INT8ARRAYOID];
-            plan = pg_sys::SPI_prepare(text.as_ptr(), 1, types.as_mut_ptr());
+            // Always the generic plan (the custom plans the plan cache would otherwise try
+            // cost a planning per commit).
+            plan = pg_sys::SPI_prepare_cursor(
+                text.as_ptr(),
+                1,
+                types.as_mut_ptr(),
+                pg_sys::CURSOR_OPT_GENERIC_PLAN as i32,
+            );
             if plan.is_null() || pg_sys::SPI_keepplan(plan) != 0 {
                 panic!("preparing the feed step failed");
             }
             PLAN.with(|p| p.set(plan));
         }
         let mut values = [changes.into_datum().expect("an array")];
-        let code = pg_sys::SPI_execute_snapshot(
-            plan,
-            values.as_mut_ptr(),
-            std::ptr::null(),
-            pg_sys::GetLatestSnapshot(),
-            std::ptr::null_mut(),
-            false,
-            true,
-            0,
-        );
+        let code = with_index_plans(|| {
+            pg_sys::SPI_execute_snapshot(
+                plan,
+                values.as_mut_ptr(),
+                std::ptr::null(),
+                pg_sys::GetLatestSnapshot(),
+                std::ptr::null_mut(),
+                false,
+                true,
+                0,
+            )
+        });
         if code < 0 {
             panic!("the feed step failed ({code})");
         }
@@ -224,5 +234,40 @@ fn number_changes(changes: Vec<i64>) -> (i64, i64) {
         let head = if is_null { 0 } else { head.value() as i64 };
         let count = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 2, &mut is_null);
         (head, if is_null { 0 } else { count.value() as i64 })
+    }
+}
+
+/// Runs `f` with sequential scans, hash joins and merge joins off, and so JIT compilation
+/// too (the costs of disabled plans would trigger it), at a GUC nest level of its own, as a
+/// function's SET clause does. The feed step's statement is planned once per
+/// backend and kept; planned while the history is small (a new database), the planner
+/// would choose scans of the whole history, which the kept plan would then repeat as the
+/// history grows. With these off its plan finds the transaction's rows by primary key,
+/// whatever the size of the history when it is planned.
+fn with_index_plans<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: the settings are restored by AtEOXact_GUC at the level opened here, or by the
+    // transaction's abort when f raises an error.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        for name in [
+            c"enable_seqscan",
+            c"enable_hashjoin",
+            c"enable_mergejoin",
+            c"jit",
+        ] {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                c"off".as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+        let result = f();
+        pg_sys::AtEOXact_GUC(true, level);
+        result
     }
 }
