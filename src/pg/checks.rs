@@ -16,12 +16,14 @@ use crate::core::pointer::select;
 use crate::core::policy::{self, PolicyError, Rules};
 use crate::core::resolve::{fold, LayerSource, Planned, ResolveError, Resolver, WithLayer};
 use crate::core::schema::{errors, SchemaError};
-use crate::pg::errors::{raise, raise_resolve};
+use crate::pg::errors::{raise, raise_resolve, raise_with};
 use crate::pg::jsonb::JsonbBytes;
 use crate::pg::key::LayerKey;
 use crate::pg::source::{Audience, Documents, SourceError, SpiSource};
+use crate::pg::statements::{run, TEXT};
 use crate::pg::types::{type_info, validator, TypeInfo};
 use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use serde_json::Value;
 
@@ -86,6 +88,40 @@ pub type BaseChecksum = Option<String>;
 
 /// Whether a write would change nothing, given the checksum of what is below its layer.
 pub type Unchanged<'a> = Option<&'a dyn Fn(Option<&str>) -> bool>;
+
+/// Raises 42501 insufficient_privilege when row level security would refuse the caller a
+/// row of `key` (the rule is `metadata._row_writable`, sql/security.sql; it is asked only
+/// when row level security applies to the caller). Writes check this first, so that a write
+/// outside the caller's rights gets that error, not one of the checks that run before the
+/// table's policies.
+pub fn require_writable(key: &LayerKey) {
+    let writable = Spi::connect_mut(|client| {
+        run(
+            client,
+            "checks/writable",
+            || {
+                "SELECT NOT pg_catalog.row_security_active('metadata.sys_metadata'::pg_catalog.regclass) \
+                     OR metadata._row_writable($1, $2, $3)"
+                    .to_owned()
+            },
+            &[TEXT, TEXT, TEXT],
+            &[
+                key.tenant.as_deref().into(),
+                key.scope.as_str().into(),
+                key.owner.as_deref().into(),
+            ],
+            |rows| rows.first().get::<bool>(1).ok().flatten().unwrap_or(false),
+        )
+    });
+    if !writable {
+        raise_with(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "new row violates row-level security policy for table \"sys_metadata\"".to_owned(),
+            Some(format!("The caller may not write {}.", key.describe())),
+            None,
+        );
+    }
+}
 
 /// Checks the layer of `key` that a write is about to store (`new`), or that is stored
 /// already (`None`: 0.1.0's `save` checks after writing), for the layer's audience (its

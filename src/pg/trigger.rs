@@ -16,7 +16,7 @@
 
 use crate::core::canonical::checksum;
 use crate::core::layers::{rank_of, Layer, LayerMeta, State, Strategy};
-use crate::pg::checks::{check_layer, NewLayer};
+use crate::pg::checks::{check_layer, require_writable, NewLayer};
 use crate::pg::context::{actor, restoring};
 use crate::pg::errors::{raise, raise_document, raise_with};
 use crate::pg::feed::{check_references_at_commit, register};
@@ -217,6 +217,7 @@ fn sys_metadata_before_write<'a>(
             }
             None => {
                 // A plain SQL write: the checks save() runs, on this row.
+                require_writable(&key);
                 let info = type_info(&key.type_name);
                 let parsed = doc.to_document().unwrap_or_else(|e| raise_document(e));
                 let computed = checksum(&parsed);

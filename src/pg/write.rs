@@ -18,7 +18,7 @@ use crate::core::write::{
     plan_delete, plan_publish, plan_save, Attributes, Expectation, Given, KeyRows, PublishPlan,
     SavePlan, SaveRequest, Stored, WriteError,
 };
-use crate::pg::checks::{check_layer, NewLayer};
+use crate::pg::checks::{check_layer, require_writable, NewLayer};
 use crate::pg::errors::{raise, raise_document, raise_with};
 use crate::pg::intent::{during, Intent, Op};
 use crate::pg::jsonb::JsonbBytes;
@@ -213,6 +213,7 @@ pub struct Save<'a> {
 
 /// Saves one layer (see the module documentation) and returns its row.
 pub fn save_layer(client: &mut SpiClient<'_>, info: &TypeInfo, save: Save<'_>) -> Row {
+    require_writable(&save.key);
     let what = save.key.describe();
     let request = SaveRequest {
         checksum: checksum(&save.parsed),
