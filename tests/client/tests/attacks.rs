@@ -212,7 +212,10 @@ fn every_attack_is_refused() {
         )
         .unwrap();
     let mut locker = connect_as("md_nobody", "", "nobody");
-    let _ = locker.batch_execute("SELECT pg_advisory_lock(7245815363942521189)");
+    // (lock_timeout: where the staller already holds that key, as on 0.1.0, the locker
+    // gives up instead of hanging the test.)
+    let _ = locker
+        .batch_execute("SET lock_timeout = '2s'; SELECT pg_advisory_lock(7245815363942521189)");
     t.attempts += 1;
     if let Err(e) = bob.batch_execute(
         "SET lock_timeout = '10s'; SELECT metadata.save('object', 'not_stalled', '{}'); RESET lock_timeout;",
@@ -261,6 +264,11 @@ fn every_attack_is_refused() {
         "SELECT metadata.save('object', 'account', '{\"x\": 1}', scope => 'user', owner => 'alice')",
     ] {
         t.must_fail("bob@globex with search_path evil", &mut bob, sql);
+    }
+
+    // Nothing bob (globex) tried changed how many rows acme has.
+    if acme_rows(&mut admin) != acme_before {
+        t.leaks.push("bob@globex changed acme's rows".to_string());
     }
 
     // Plain SQL writes obey the rules save() obeys (as alice, an editor of acme): a strict
