@@ -797,6 +797,40 @@ COMMENT ON FUNCTION metadata.unbind_tenant(regrole, text) IS
   'metadata_admin.';
 
 
+-- Checksums are ObjectStack's hashSpec from 0.2.0 on (RFC 8785 numbers, UTF-16 key order;
+-- README, "Checksums"): every stored checksum is recomputed from its document, and an
+-- overlay's base_checksum, which names a document stored nowhere, is recognised as the old
+-- or new checksum of what is below it now (else it is kept: a stale overlay stays stale).
+-- The two helpers exist only while this script runs (src/pg/migrate.rs). Triggers are off
+-- (replica role): this rewrites what was written, it is not a change.
+CREATE FUNCTION metadata._checksum_v1(doc jsonb) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_checksum_v1_wrapper';
+CREATE FUNCTION metadata._below_checksums(type_name text, name text, scope text, tenant text,
+                                          owner text, extends text, preview boolean)
+RETURNS text[] STABLE LANGUAGE c AS 'MODULE_PATHNAME', '_below_checksums_wrapper';
+SELECT pg_catalog.set_config('session_replication_role', 'replica', true);
+UPDATE metadata.sys_metadata AS m SET base_checksum = b.sums[1]
+FROM (SELECT id, metadata._below_checksums(type, name, scope, tenant_id, owner, extends,
+                                           state OPERATOR(pg_catalog.=) 'draft') AS sums
+      FROM metadata.sys_metadata WHERE base_checksum IS NOT NULL) AS b
+WHERE m.id OPERATOR(pg_catalog.=) b.id AND m.base_checksum OPERATOR(pg_catalog.=) ANY (b.sums)
+  AND m.base_checksum OPERATOR(pg_catalog.<>) b.sums[1];
+UPDATE metadata.sys_metadata SET checksum = metadata.checksum(metadata)
+WHERE checksum OPERATOR(pg_catalog.<>) metadata.checksum(metadata);
+WITH rehashed AS (
+    SELECT DISTINCT metadata._checksum_v1(metadata) AS old, metadata.checksum(metadata) AS new
+    FROM metadata.sys_metadata_history)
+UPDATE metadata.sys_metadata_history AS h SET previous_checksum = r.new
+FROM rehashed AS r
+WHERE h.previous_checksum OPERATOR(pg_catalog.=) r.old AND r.old OPERATOR(pg_catalog.<>) r.new;
+UPDATE metadata.sys_metadata_history SET checksum = metadata.checksum(metadata)
+WHERE checksum OPERATOR(pg_catalog.<>) metadata.checksum(metadata);
+UPDATE metadata.sys_metadata_type SET schema_checksum = metadata.checksum(schema)
+WHERE schema IS NOT NULL AND schema_checksum IS DISTINCT FROM metadata.checksum(schema);
+SELECT pg_catalog.set_config('session_replication_role', 'origin', true);
+DROP FUNCTION metadata._checksum_v1(jsonb);
+DROP FUNCTION metadata._below_checksums(text, text, text, text, text, text, boolean);
+
 -- Every upgrade script ends with these two calls.
 SELECT metadata._sync_builtin_types();
 SELECT metadata._grant_privileges();

@@ -14,6 +14,7 @@ pub(crate) mod intent;
 pub(crate) mod jsonb;
 pub(crate) mod key;
 mod legacy;
+mod migrate;
 mod owner;
 pub(crate) mod release;
 pub(crate) mod resolution;

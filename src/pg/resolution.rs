@@ -93,6 +93,22 @@ pub(crate) fn below_checksum_of(
     owner: Option<&str>,
     extends: Option<&str>,
 ) -> Option<String> {
+    below_document(type_name, name, scope, tenant, owner, extends, false)
+        .as_ref()
+        .map(checksum)
+}
+
+/// The document below a layer (see [`below_checksum_of`]; `preview`: drafts below apply,
+/// as for a draft's author); None when nothing is below.
+pub(crate) fn below_document(
+    type_name: Option<&str>,
+    name: Option<&str>,
+    scope: Option<&str>,
+    tenant: Option<&str>,
+    owner: Option<&str>,
+    extends: Option<&str>,
+    preview: bool,
+) -> Option<serde_json::Value> {
     let type_name = required(type_name, "type");
     let name = required(name, "name");
     let scope_text = required(scope, "scope");
@@ -100,15 +116,13 @@ pub(crate) fn below_checksum_of(
     let audience = Audience {
         tenant: tenant.map(str::to_owned),
         user: owner.map(str::to_owned),
-        preview: false,
+        preview,
     };
     let mut resolver = Resolver::new(SpiSource::new(type_name, audience));
     let plan = resolver
         .plan_below(name, rank_of(scope, tenant.is_some()), extends)
         .unwrap_or_else(|e| raise_resolve(type_name, e));
-    let below = fold(&plan, read_document)
-        .unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)));
-    below.as_ref().map(checksum)
+    fold(&plan, read_document).unwrap_or_else(|e| raise_resolve(type_name, ResolveError::Source(e)))
 }
 
 /// `(name, doc)` of every item of `type` visible to the caller, in name order, resolved

@@ -77,6 +77,22 @@ SELECT version FROM metadata.save('widget', 'world_clock', '{"zones": ["UTC", "A
 SET metadata.tenant_id = 'acme';
 SELECT version FROM metadata.save('widget', 'world_clock', '{"zones": ["Europe/Paris"]}', tags => '{ops}');
 RESET metadata.tenant_id;
+-- Documents whose checksum 0.1.0 wrote differently (numbers as written, keys in UTF-8
+-- order; tests/upgrade/age.sql recreates 0.1.0's checksums): decimals, exponents and keys
+-- that are array indices or outside the BMP, in a base, a tenant overlay over it, a user
+-- overlay, a draft, and a stale overlay (its base changed after it was written).
+SELECT version FROM metadata.save('widget', 'gauge', '{"kind": "gauge", "max": 1.50, "min": 0.0, "steps": {"10": "x", "9": "y", "😀": 1, "ﬁ": 2}}', scope => 'system');
+SELECT version FROM metadata.save('widget', 'meter', '{"kind": "meter", "scale": 2.50}', scope => 'system');
+SET metadata.tenant_id = 'acme';
+SELECT version FROM metadata.save('widget', 'gauge', '{"max": 2.50e1}');
+SELECT version FROM metadata.save('widget', 'gauge', '{"max": 3.0}', state => 'draft');
+SELECT version FROM metadata.save('widget', 'meter', '{"scale": 1e2}');
+SET metadata.user_id = 'u1';
+SELECT version FROM metadata.save('widget', 'gauge', '{"min": 0.5}', scope => 'user');
+RESET metadata.user_id;
+RESET metadata.tenant_id;
+SELECT version FROM metadata.save('widget', 'meter', '{"kind": "meter", "scale": 7.50}', scope => 'system');
+
 -- A customised built-in type.
 SELECT name FROM metadata.register_type('dashboard', locked_paths => '{/name}');
 

@@ -2,8 +2,16 @@
 \set SHOW_CONTEXT never
 CALL regress.reset();
 
--- Keys sorted by code point, no whitespace, numbers exactly as stored.
+-- RFC 8785 as ObjectStack's hashSpec: keys sorted by UTF-16 code units (array-index keys
+-- first, in numeric order, as JSON.stringify writes them), no whitespace, numbers in
+-- ECMAScript form.
 SELECT metadata.canonical('{"b": 1, "a": {"z": [3, {"y": null, "x": true}]}, "é": 1.50, "Z": "q\"t"}');
+SELECT metadata.canonical(d), metadata.checksum(d) AS checksum,
+       -- hashSpec(JSON.parse(d)) computed by @objectstack/metadata-core 17.4.0:
+       metadata.checksum(d) = 'sha256:efc1aadaf10645787c0f0ed6e9611caee644aa393eb9305ddb2d16b155e8ccec' AS equals_hash_spec
+FROM (VALUES ('{"max": 1.50, "min": 0.0, "big": 1e21, "steps": {"10": "x", "9": "y", "\ud83d\ude00": 1, "\ufb01": 2}}'::jsonb)) AS v(d);
+-- A number a double cannot hold keeps its exact value (JavaScript would round it).
+SELECT metadata.canonical('[9007199254740993, 0.1000000000000000000001]');
 -- Key order and whitespace do not change the checksum; content does.
 SELECT metadata.checksum('{"a": 1, "b": [1, 2]}') = metadata.checksum('{"b":[1,2],"a":1}') AS same,
        metadata.checksum('{"a": 1, "b": [1, 2]}') = metadata.checksum('{"a": 1, "b": [2, 1]}') AS reordered_array_same;
