@@ -6,7 +6,7 @@
 #      cluster, isolation specs of the races (tests/isolation), a pg_dump/pg_restore round
 #      trip, ALTER EXTENSION UPDATE from every frozen
 #      release (tests/upgrade), concurrent writers, client tests over real
-#      connections (tests/client), and, when METADATA_CORPUS points at
+#      connections (tests/client), the Python follower (tests/python), and, when METADATA_CORPUS points at
 #      shared/corpus, the corpus tests.
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
 # any failure.
@@ -84,6 +84,11 @@ client_tests() {
     cargo test --quiet --manifest-path tests/client/Cargo.toml -- --nocapture
 }
 
+# The Python change-feed follower (examples/python), in a venv of its pinned requirements.
+python_tests() {
+  bash tests/python/test_follow.sh
+}
+
 corpus_tests() {
   METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm schemas
 }
@@ -98,6 +103,7 @@ run_suite "pg_dump/pg_restore round trip" dump_tests
 run_suite "upgrade from every release (ALTER EXTENSION UPDATE)" upgrade_tests
 run_suite "concurrent writers and a crash under load (pgbench)" concurrency_tests
 run_suite "client tests (cargo test, tests/client)" client_tests
+run_suite "Python follower (examples/python, tests/python)" python_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
 else
