@@ -89,6 +89,11 @@ pgrx::extension_sql_file!(
     ]
 );
 pgrx::extension_sql_file!(
+    "../sql/catalog.sql",
+    name = "catalog",
+    requires = ["schema"]
+);
+pgrx::extension_sql_file!(
     "../sql/release.sql",
     name = "release",
     requires = ["schema", pg::release::_library_version]

@@ -103,12 +103,25 @@ pub fn check_references_at_commit(
 
 fn check_pending_references() {
     let pending = REFERENCES.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    check_references_of(&pending);
+}
+
+/// Runs now the reference checks that this transaction's commit would run (they stay
+/// pending for the commit too): `metadata.import` reports a broken reference per item,
+/// also in a dry run, which never commits. Errors: 23503 as at commit.
+#[pg_extern(volatile)]
+fn _check_references_now() {
+    let pending = REFERENCES.with(|r| r.borrow().clone());
+    check_references_of(&pending);
+}
+
+fn check_references_of(pending: &[LayerRef]) {
     if pending.is_empty() {
         return;
     }
     // SAFETY: as in feed_step: a snapshot for the checks' queries, popped afterwards.
     unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
-    for (type_name, name, tenant, owner) in &pending {
+    for (type_name, name, tenant, owner) in pending {
         check_references(type_name, name, tenant.as_deref(), owner.as_deref());
     }
     unsafe { pg_sys::PopActiveSnapshot() };
