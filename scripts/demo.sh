@@ -54,6 +54,8 @@ if ! install_extension 2>"$DIR/build.log"; then
   echo "demo: building or installing the extension failed" >&2
   exit 1
 fi
+echo "   cargo build --release of the metadata command line (cli/)"
+cargo build --release --quiet --manifest-path "$ROOT/cli/Cargo.toml"
 cluster_start "$DIR" "$PORT"
 echo "   throwaway cluster on port $PORT, socket directory $DIR"
 
@@ -67,7 +69,8 @@ overlays_from_file=false
 [ -n "$OVERLAYS" ] && overlays_from_file=true
 sections=()
 for f in "$ROOT"/examples/demo/[0-9][0-9]_*.sql; do sections+=(-f "$f"); done
-DEMO_BUNDLE_FILE=$BUNDLE DEMO_OVERLAYS_FILE=$OVERLAYS \
+DEMO_BUNDLE_FILE=$BUNDLE DEMO_OVERLAYS_FILE=$OVERLAYS DEMO_DIR=$DIR \
+  DEMO_CLI=$ROOT/cli/target/release/metadata DEMO_CLI_SCRIPT=$ROOT/examples/demo/cli.sh \
   psql -X -q -v ON_ERROR_STOP=1 -P footer=off -P null='—' \
     -v bundle_file="$BUNDLE" -v overlays_file="$OVERLAYS" -v overlays_from_file="$overlays_from_file" \
     "${sections[@]}"

@@ -6,7 +6,9 @@
 #      cluster, isolation specs of the races (tests/isolation), a pg_dump/pg_restore round
 #      trip, ALTER EXTENSION UPDATE from every frozen
 #      release (tests/upgrade), concurrent writers, client tests over real
-#      connections (tests/client), the Python follower (tests/python), and, when METADATA_CORPUS points at
+#      connections (tests/client), the ObjectStack client (tests/objectstack), the Python
+#      follower (tests/python), the command line round trip through git
+#      (tests/cli), and, when METADATA_CORPUS points at
 #      shared/corpus, the corpus tests.
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
 # any failure.
@@ -71,7 +73,8 @@ upgrade_tests() {
 
 concurrency_tests() {
   bash tests/concurrency/no_lost_update.sh &&
-    PGDATA_DIR=$WORK/cluster/data bash tests/concurrency/feed_after_crash.sh
+    PGDATA_DIR=$WORK/cluster/data bash tests/concurrency/feed_after_crash.sh &&
+    bash tests/concurrency/import_killed.sh
 }
 
 # Rust tests over real client connections (tests/client, postgres crate): LISTEN/NOTIFY
@@ -89,6 +92,17 @@ python_tests() {
   bash tests/python/test_follow.sh
 }
 
+# The ObjectStack client (clients/objectstack): ObjectStack's contract suite, the loader
+# under MetadataManager, watch across a terminated connection (npm ci, vitest).
+objectstack_tests() {
+  bash tests/objectstack/run.sh
+}
+
+# The metadata command line (cli/): pull into git, edit, diff, push (tests/cli).
+cli_tests() {
+  bash tests/cli/roundtrip.sh
+}
+
 corpus_tests() {
   METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm schemas
 }
@@ -101,9 +115,11 @@ run_suite "SQL regression tests (pg_regress)" sql_tests
 run_suite "isolation specs (pg_isolation_regress)" isolation_tests
 run_suite "pg_dump/pg_restore round trip" dump_tests
 run_suite "upgrade from every release (ALTER EXTENSION UPDATE)" upgrade_tests
-run_suite "concurrent writers and a crash under load (pgbench)" concurrency_tests
+run_suite "concurrent writers, a crash under load (pgbench), a killed import" concurrency_tests
 run_suite "client tests (cargo test, tests/client)" client_tests
+run_suite "ObjectStack client (clients/objectstack, tests/objectstack)" objectstack_tests
 run_suite "Python follower (examples/python, tests/python)" python_tests
+run_suite "command line: pull, edit in git, diff, push (cli, tests/cli)" cli_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
 else
