@@ -1066,7 +1066,8 @@ DECLARE
     i integer;
     total integer;
     done integer := 0;
-    report jsonb := '[]';
+    -- The report's entries (an array: appending to it is not a copy of the whole).
+    report jsonb[] := '{}';
     entry jsonb;
     failures integer := 0;
     stored metadata.sys_metadata;
@@ -1079,6 +1080,9 @@ DECLARE
     msg text;
     det text;
     pruned record;
+    -- Per item (index + 1): the version of the stored layer that already is what the item
+    -- would write, else NULL.
+    current_version integer[];
 BEGIN
     PERFORM metadata._require(import.bundle, 'bundle');
     PERFORM metadata._require_one_of(import.mode, 'mode', ARRAY['skip', 'overwrite', 'merge']);
@@ -1088,21 +1092,53 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     total := jsonb_array_length(items);
+    -- What is stored already, for all items in one statement (no resolution, no
+    -- subtransaction): same document (for merge: after the patch), attributes and state.
+    IF import.mode <> 'skip' THEN
+        current_version := ARRAY(
+            SELECT CASE WHEN jsonb_typeof(e.item) = 'object'
+                         AND coalesce(jsonb_typeof(e.item -> 'tags'), 'array') = 'array'
+                         AND NOT EXISTS (SELECT FROM jsonb_object_keys(e.item) x WHERE x <> ALL (allowed))
+                   THEN (SELECT m.version
+                         FROM metadata._layer_rows(e.item ->> 'type', e.item ->> 'name', k.tenant, k.scope, k.owner) m
+                         WHERE CASE WHEN e.item ->> 'state' = 'draft' THEN m.state = 'draft'
+                                    ELSE m.state = coalesce(e.item ->> 'state', 'active') END
+                           AND m.checksum = metadata.checksum(CASE WHEN import.mode = 'merge'
+                                   THEN metadata.merge_patch(m.metadata, e.item -> 'metadata') ELSE e.item -> 'metadata' END)
+                           AND m.strategy = coalesce(e.item ->> 'strategy', 'merge')
+                           AND m.extends IS NOT DISTINCT FROM e.item ->> 'extends'
+                           AND m.namespace::text = coalesce(e.item ->> 'namespace', 'default')
+                           AND m.tags = coalesce(ARRAY(SELECT jsonb_array_elements_text(e.item -> 'tags')), '{}')
+                           AND m.package_id IS NOT DISTINCT FROM e.item ->> 'package_id'
+                           AND m.package_version IS NOT DISTINCT FROM e.item ->> 'package_version'
+                           AND (NOT e.item ? 'expected_checksum' OR m.checksum = e.item ->> 'expected_checksum')) END
+            FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n),
+                 LATERAL (SELECT coalesce(e.item ->> 'scope', 'platform') AS scope) AS sc,
+                 LATERAL (SELECT sc.scope,
+                                 CASE WHEN sc.scope = 'system' THEN NULL
+                                      ELSE coalesce(e.item ->> 'tenant_id', nullif(caller_tenant, '')) END AS tenant,
+                                 CASE WHEN sc.scope = 'user'
+                                      THEN coalesce(e.item ->> 'owner', nullif(current_setting('metadata.user_id', true), '')) END AS owner) AS k
+            ORDER BY e.n);
+    END IF;
     BEGIN
-        -- Parents before the items that extend them (a save needs its extends parent).
+        -- Parents before the items that extend them (a save needs its extends parent):
+        -- items without extends first, then by the depth of their extends chain within the
+        -- bundle (computed over the items that have an extends only).
         FOR i, item IN
-            WITH RECURSIVE x AS (
+            WITH RECURSIVE x AS MATERIALIZED (
                 SELECT (e.n - 1)::integer AS n, e.item FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)),
+            ext AS MATERIALIZED (
+                SELECT x.n, x.item ->> 'type' AS t, x.item ->> 'name' AS nm, x.item ->> 'extends' AS parent
+                FROM x WHERE x.item ->> 'extends' IS NOT NULL),
             depth(n, d) AS (
-                SELECT x.n, 0 FROM x
-                WHERE NOT EXISTS (SELECT FROM x p WHERE p.item ->> 'type' = x.item ->> 'type'
-                                  AND p.item ->> 'name' = x.item ->> 'extends')
+                SELECT ext.n, 1 FROM ext
                 UNION ALL
-                SELECT c.n, depth.d + 1 FROM depth JOIN x p ON p.n = depth.n
-                JOIN x c ON c.item ->> 'type' = p.item ->> 'type' AND c.item ->> 'extends' = p.item ->> 'name'
+                SELECT c.n, depth.d + 1 FROM depth JOIN ext p ON p.n = depth.n
+                JOIN ext c ON c.t = p.t AND c.parent = p.nm
                 WHERE depth.d < 32)
             SELECT x.n, x.item FROM x LEFT JOIN (SELECT depth.n, max(depth.d) AS d FROM depth GROUP BY depth.n) m ON m.n = x.n
-            ORDER BY coalesce(m.d, 33), x.n
+            ORDER BY coalesce(m.d, 0), x.n
         LOOP
             done := done + 1;
             IF done % 500 = 0 THEN
@@ -1110,6 +1146,12 @@ BEGIN
             END IF;
             entry := jsonb_build_object('index', i, 'pointer', '/items/' || i,
                                         'type', item ->> 'type', 'name', item ->> 'name');
+            IF current_version[i + 1] IS NOT NULL THEN
+                report := report || (entry || jsonb_build_object(
+                    'scope', coalesce(item ->> 'scope', 'platform'), 'tenant_id', item -> 'tenant_id',
+                    'owner', item -> 'owner', 'status', 'unchanged', 'version', current_version[i + 1]));
+                CONTINUE;
+            END IF;
             BEGIN
                 IF jsonb_typeof(item) <> 'object' THEN
                     RAISE EXCEPTION 'an item must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
@@ -1176,17 +1218,20 @@ BEGIN
         -- sees) that the bundle does not name are archived.
         IF import.prune THEN
             FOR pruned IN
+                WITH named AS MATERIALIZED (
+                    SELECT b ->> 'type' AS type, b ->> 'name' AS name, coalesce(b ->> 'scope', 'platform') AS scope,
+                           b ->> 'owner' AS owner, coalesce(b ->> 'tenant_id', nullif(caller_tenant, '')) AS tenant_id
+                    FROM jsonb_array_elements(items) AS b),
+                covered AS (SELECT DISTINCT named.type, named.scope, named.tenant_id FROM named)
                 SELECT m.type, m.name::text AS name, m.scope, m.tenant_id, m.owner
                 FROM metadata.sys_metadata m
+                JOIN covered c ON c.type = m.type AND c.scope = m.scope
+                               AND c.tenant_id IS NOT DISTINCT FROM m.tenant_id
                 WHERE m.state IN ('active', 'deprecated')
-                  AND EXISTS (SELECT FROM jsonb_array_elements(items) b
-                              WHERE b ->> 'type' = m.type AND coalesce(b ->> 'scope', 'platform') = m.scope
-                                AND coalesce(b ->> 'tenant_id', nullif(caller_tenant, '')) IS NOT DISTINCT FROM m.tenant_id)
-                  AND NOT EXISTS (SELECT FROM jsonb_array_elements(items) b
-                                  WHERE b ->> 'type' = m.type AND b ->> 'name' = m.name::text
-                                    AND coalesce(b ->> 'scope', 'platform') = m.scope
-                                    AND b ->> 'owner' IS NOT DISTINCT FROM m.owner
-                                    AND coalesce(b ->> 'tenant_id', nullif(caller_tenant, '')) IS NOT DISTINCT FROM m.tenant_id)
+                  AND NOT EXISTS (SELECT FROM named b
+                                  WHERE b.type = m.type AND b.name = m.name::text AND b.scope = m.scope
+                                    AND b.owner IS NOT DISTINCT FROM m.owner
+                                    AND b.tenant_id IS NOT DISTINCT FROM m.tenant_id)
                 ORDER BY m.type, m.name, m.scope, m.tenant_id, m.owner
             LOOP
                 entry := jsonb_build_object('type', pruned.type, 'name', pruned.name, 'scope', pruned.scope,
@@ -1213,7 +1258,7 @@ BEGIN
             GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
             failures := failures + 1;
             report := report || jsonb_build_object('status', 'invalid', 'sqlstate', st, 'message', msg,
-                                                   'detail', nullif(det, ''));
+                                                       'detail', nullif(det, ''));
         END;
 
         IF import.dry_run OR (failures > 0 AND NOT import.continue_on_error) THEN
@@ -1221,9 +1266,9 @@ BEGIN
         END IF;
     EXCEPTION WHEN SQLSTATE 'MDROL' THEN
         PERFORM set_config('metadata.tenant_id', coalesce(caller_tenant, ''), true);
-        RETURN metadata._import_report(report, total, import.dry_run, false);
+        RETURN metadata._import_report(to_jsonb(report), total, import.dry_run, false);
     END;
-    RETURN metadata._import_report(report, total, import.dry_run, true);
+    RETURN metadata._import_report(to_jsonb(report), total, import.dry_run, true);
 END
 $fn$;
 COMMENT ON FUNCTION metadata.import(jsonb, text, boolean, boolean, boolean) IS
