@@ -808,11 +808,20 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_checksum_v1_wr
 CREATE FUNCTION metadata._below_checksums(type_name text, name text, scope text, tenant text,
                                           owner text, extends text, preview boolean)
 RETURNS text[] STABLE LANGUAGE c AS 'MODULE_PATHNAME', '_below_checksums_wrapper';
+CREATE FUNCTION metadata._form_sensitive(doc jsonb) RETURNS boolean
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_form_sensitive_wrapper';
 SELECT pg_catalog.set_config('session_replication_role', 'replica', true);
+-- Only the overlays of items with a layer whose forms can differ (or with an extends
+-- parent, whose layers are below too) are resolved: for the others both forms agree.
+WITH sensitive AS (
+    SELECT DISTINCT s.type, s.name FROM metadata.sys_metadata AS s
+    WHERE s.extends IS NOT NULL OR metadata._form_sensitive(s.metadata))
 UPDATE metadata.sys_metadata AS m SET base_checksum = b.sums[1]
-FROM (SELECT id, metadata._below_checksums(type, name, scope, tenant_id, owner, extends,
-                                           state OPERATOR(pg_catalog.=) 'draft') AS sums
-      FROM metadata.sys_metadata WHERE base_checksum IS NOT NULL) AS b
+FROM (SELECT o.id, metadata._below_checksums(o.type, o.name, o.scope, o.tenant_id, o.owner, o.extends,
+                                             o.state OPERATOR(pg_catalog.=) 'draft') AS sums
+      FROM metadata.sys_metadata AS o JOIN sensitive AS x
+           ON x.type OPERATOR(pg_catalog.=) o.type AND x.name OPERATOR(pg_catalog.=) o.name
+      WHERE o.base_checksum IS NOT NULL) AS b
 WHERE m.id OPERATOR(pg_catalog.=) b.id AND m.base_checksum OPERATOR(pg_catalog.=) ANY (b.sums)
   AND m.base_checksum OPERATOR(pg_catalog.<>) b.sums[1];
 UPDATE metadata.sys_metadata SET checksum = metadata.checksum(metadata)
@@ -830,6 +839,7 @@ WHERE schema IS NOT NULL AND schema_checksum IS DISTINCT FROM metadata.checksum(
 SELECT pg_catalog.set_config('session_replication_role', 'origin', true);
 DROP FUNCTION metadata._checksum_v1(jsonb);
 DROP FUNCTION metadata._below_checksums(text, text, text, text, text, text, boolean);
+DROP FUNCTION metadata._form_sensitive(jsonb);
 
 -- import runs the commit's reference checks early, to report them (src/pg/feed.rs).
 CREATE FUNCTION metadata."_check_references_now"() RETURNS void

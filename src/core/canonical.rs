@@ -51,6 +51,25 @@ pub fn checksum_v1(value: &Value) -> String {
     hash_with(value, Form::V1)
 }
 
+/// Whether [`checksum_v1`] and [`checksum`] can differ for `value` or for a JSON Merge Patch
+/// combination of it with documents that are not sensitive: it holds a number whose text
+/// is not its canonical form, or a key that is an array index or not ASCII (the only
+/// places where the two forms differ).
+pub fn form_sensitive(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| !k.is_ascii() || array_index(k).is_some() || form_sensitive(v)),
+        Value::Array(items) => items.iter().any(form_sensitive),
+        Value::Number(n) => {
+            let mut out = Vec::new();
+            write_number(n.as_str(), &mut out);
+            out != n.as_str().as_bytes()
+        }
+        _ => false,
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
     Rfc8785,

@@ -196,3 +196,19 @@ fn array_index_keys_come_first_in_numeric_order_as_in_hash_spec() {
         r#"{"2":3,"10":2,"4294967294":7,"\u001f":5,"02":4,"4294967295":6,"b":1}"#
     );
 }
+
+#[test]
+fn form_sensitive_finds_what_the_forms_write_differently() {
+    for text in [
+        r#"{"a":1.50}"#,
+        r#"{"a":{"10":1}}"#,
+        r#"{"é":1}"#,
+        r#"[1e2]"#,
+    ] {
+        assert!(form_sensitive(&parse(text)), "{text}");
+    }
+    for text in [r#"{"a":1.5,"b":[1,-2,"é"],"c":{"x10":null}}"#, r#"{}"#] {
+        assert!(!form_sensitive(&parse(text)), "{text}");
+        assert_eq!(checksum(&parse(text)), checksum_v1(&parse(text)));
+    }
+}

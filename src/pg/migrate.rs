@@ -7,7 +7,8 @@
 //! document; a `base_checksum` names a document that is stored nowhere (what was below an
 //! overlay when it was written), so it is recognised instead: if it is the old or the new
 //! checksum of what is below the overlay now, it becomes the new one, else (a stale
-//! overlay) it is kept, and the overlay stays stale. `tests/upgrade/age.sql` binds the
+//! overlay) it is kept, and the overlay stays stale. Only items with a layer whose forms
+//! can differ (`_form_sensitive`) or an `extends` are resolved for this. `tests/upgrade/age.sql` binds the
 //! same symbols to turn a database loaded by this library into what 0.1.0's stored.
 
 use crate::core::canonical::{checksum, checksum_v1};
@@ -45,4 +46,13 @@ fn _below_checksums(
         preview.unwrap_or(false),
     )?;
     Some(vec![checksum(&below), checksum_v1(&below)])
+}
+
+/// Whether the 0.1.0 and 0.2.0 canonical forms of a document, or of a merge of it with
+/// others, can differ: it has a number not written in its ECMAScript form, or a key that is
+/// an array index or not ASCII. A base checksum over documents none of which is sensitive
+/// is the same in both forms and needs no resolution to migrate.
+#[pg_extern(sql = false, immutable, parallel_safe)]
+fn _form_sensitive(doc: JsonbBytes) -> bool {
+    crate::core::canonical::form_sensitive(&doc.to_document().unwrap_or_else(|e| raise_document(e)))
 }
