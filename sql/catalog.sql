@@ -287,24 +287,12 @@ BEGIN
             ORDER BY e.n);
     END IF;
     BEGIN
-        -- Parents before the items that extend them (a save needs its extends parent):
-        -- items without extends first, then by the depth of their extends chain within the
-        -- bundle (computed over the items that have an extends only).
-        FOR i, item IN
-            WITH RECURSIVE x AS MATERIALIZED (
-                SELECT (e.n - 1)::integer AS n, e.item FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)),
-            ext AS MATERIALIZED (
-                SELECT x.n, x.item ->> 'type' AS t, x.item ->> 'name' AS nm, x.item ->> 'extends' AS parent
-                FROM x WHERE x.item ->> 'extends' IS NOT NULL),
-            depth(n, d) AS (
-                SELECT ext.n, 1 FROM ext
-                UNION ALL
-                SELECT c.n, depth.d + 1 FROM depth JOIN ext p ON p.n = depth.n
-                JOIN ext c ON c.t = p.t AND c.parent = p.nm
-                WHERE depth.d < 32)
-            SELECT x.n, x.item FROM x LEFT JOIN (SELECT depth.n, max(depth.d) AS d FROM depth GROUP BY depth.n) m ON m.n = x.n
-            ORDER BY coalesce(m.d, 0), x.n
+        -- Dependencies first (metadata._import_order): an item after the items of the
+        -- bundle it names at its type's reference paths and after its extends parent (a
+        -- save needs its parent), bundle order among equals.
+        FOR i IN SELECT o.n FROM unnest(metadata._import_order(items)) WITH ORDINALITY AS o(n, k) ORDER BY o.k
         LOOP
+            item := items -> i;
             done := done + 1;
             IF done % 500 = 0 THEN
                 RAISE NOTICE 'import: % of % items', done, total;
@@ -380,24 +368,39 @@ BEGIN
         PERFORM set_config('metadata.tenant_id', coalesce(caller_tenant, ''), true);
 
         -- prune: the live layers of the bundle's types, scopes and tenants (those the caller
-        -- sees) that the bundle does not name are archived.
+        -- sees) that the bundle does not name are archived, dependents first (by their
+        -- depth among the pruned items' dependency edges), so that pruning an object with
+        -- its views is not refused while a view that stays still names it.
         IF import.prune THEN
             FOR pruned IN
-                WITH named AS MATERIALIZED (
+                WITH RECURSIVE named AS MATERIALIZED (
                     SELECT b ->> 'type' AS type, b ->> 'name' AS name, coalesce(b ->> 'scope', 'platform') AS scope,
                            b ->> 'owner' AS owner, coalesce(b ->> 'tenant_id', nullif(caller_tenant, '')) AS tenant_id
                     FROM jsonb_array_elements(items) AS b),
-                covered AS (SELECT DISTINCT named.type, named.scope, named.tenant_id FROM named)
-                SELECT m.type, m.name::text AS name, m.scope, m.tenant_id, m.owner
-                FROM metadata.sys_metadata m
-                JOIN covered c ON c.type = m.type AND c.scope = m.scope
-                               AND c.tenant_id IS NOT DISTINCT FROM m.tenant_id
-                WHERE m.state IN ('active', 'deprecated')
-                  AND NOT EXISTS (SELECT FROM named b
-                                  WHERE b.type = m.type AND b.name = m.name::text AND b.scope = m.scope
-                                    AND b.owner IS NOT DISTINCT FROM m.owner
-                                    AND b.tenant_id IS NOT DISTINCT FROM m.tenant_id)
-                ORDER BY m.type, m.name, m.scope, m.tenant_id, m.owner
+                covered AS (SELECT DISTINCT named.type, named.scope, named.tenant_id FROM named),
+                gone AS MATERIALIZED (
+                    SELECT m.id, m.type, m.name::text AS name, m.scope, m.tenant_id, m.owner
+                    FROM metadata.sys_metadata m
+                    JOIN covered c ON c.type = m.type AND c.scope = m.scope
+                                   AND c.tenant_id IS NOT DISTINCT FROM m.tenant_id
+                    WHERE m.state IN ('active', 'deprecated')
+                      AND NOT EXISTS (SELECT FROM named b
+                                      WHERE b.type = m.type AND b.name = m.name::text AND b.scope = m.scope
+                                        AND b.owner IS NOT DISTINCT FROM m.owner
+                                        AND b.tenant_id IS NOT DISTINCT FROM m.tenant_id)),
+                -- How far each pruned layer is from a pruned item it names (0: names none).
+                chain(id, d) AS (
+                    SELECT g.id, 0 FROM gone g
+                    UNION ALL
+                    SELECT r.item_id, chain.d + 1
+                    FROM chain JOIN gone t ON t.id = chain.id
+                    JOIN metadata.sys_metadata_reference r
+                      ON r.target_type = t.type AND r.target_name = t.name
+                    JOIN gone g ON g.id = r.item_id
+                    WHERE chain.d < 32)
+                SELECT g.type, g.name, g.scope, g.tenant_id, g.owner
+                FROM gone g JOIN (SELECT chain.id, max(chain.d) AS d FROM chain GROUP BY chain.id) c ON c.id = g.id
+                ORDER BY c.d DESC, g.type, g.name, g.scope, g.tenant_id, g.owner
             LOOP
                 entry := jsonb_build_object('type', pruned.type, 'name', pruned.name, 'scope', pruned.scope,
                                             'tenant_id', pruned.tenant_id, 'owner', pruned.owner);
@@ -463,3 +466,49 @@ BEGIN ATOMIC
                                   FROM pg_catalog.jsonb_array_elements(items) AS e GROUP BY 1) AS s), '{}'),
         'items', items);
 END;
+
+-- Dependencies (DESIGN §4 "Catalog"): from the types' reference paths, kept by the write
+-- path as edges (metadata.sys_metadata_reference, src/pg/dependencies.rs).
+CREATE FUNCTION metadata.dependencies(type text, name text, depth integer DEFAULT 1)
+RETURNS TABLE (depth integer, type text, name text, referrer_type text, referrer_name text,
+               path text, found boolean)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT d.depth, d.type, d.name, d.referrer_type, d.referrer_name, d.path, d.found
+    FROM metadata._dependencies(type, name, depth) AS d;
+END;
+COMMENT ON FUNCTION metadata.dependencies(text, text, integer) IS
+  'What (type, name) depends on, for the caller: each item its effective document names at '
+  'a reference path of its type (depth 1), then up to depth (1-32) what those name. One row '
+  'per reference: the named item (type, name), referrer_type/referrer_name and path (JSON '
+  'Pointer, RFC 6901) where it is named, and found: whether it exists for the caller. '
+  'Errors: 22004, 22023 depth, 42704 unknown type.';
+
+CREATE FUNCTION metadata.dependents(type text, name text, depth integer DEFAULT 1)
+RETURNS TABLE (depth integer, type text, name text, path text, target_type text,
+               target_name text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT d.depth, d.type, d.name, d.path, d.target_type, d.target_name
+    FROM metadata._dependents(type, name, depth) AS d;
+END;
+COMMENT ON FUNCTION metadata.dependents(text, text, integer) IS
+  'What depends on (type, name), for the caller: each item whose effective document names '
+  'it at a reference path (depth 1), then up to depth (1-32) what depends on those. One row '
+  'per reference: the depending item (type, name), path (JSON Pointer) where it names '
+  'target_type/target_name. Only layers the caller sees count (row level security). '
+  'Errors: 22004, 22023 depth.';
+
+-- Revalidation: the stored effective documents a type's schema now refuses.
+CREATE FUNCTION metadata.revalidate(type text)
+RETURNS TABLE (tenant_id text, owner text, name text, errors jsonb)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT r.tenant_id, r.owner, r.name, r.errors FROM metadata._revalidate(type, false) AS r;
+END;
+COMMENT ON FUNCTION metadata.revalidate(text) IS
+  'The stored effective documents of type that do not satisfy its JSON Schema as registered '
+  'now, among those the caller sees: one row per document (each item in the audience of each '
+  'of its live layers: global, its tenant''s, a user''s), errors as metadata.validate gives '
+  'them; no row: all valid. register_type and register_schemas run the same check over '
+  'every tenant. Errors: 22004, 42704 unknown type.';

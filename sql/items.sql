@@ -69,14 +69,18 @@ COMMENT ON FUNCTION metadata.get(text, text, text, text, text) IS
 
 CREATE FUNCTION metadata.delete(type text, name text, scope text DEFAULT 'platform',
                                 owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
-                                expected_checksum text DEFAULT '*')
+                                expected_checksum text DEFAULT '*', cascade boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE sql VOLATILE
-RETURN metadata._delete(type, name, scope, owner, expected_version, expected_checksum);
-COMMENT ON FUNCTION metadata.delete(text, text, text, text, integer, text) IS
+RETURN metadata._delete(type, name, scope, owner, expected_version, expected_checksum, cascade);
+COMMENT ON FUNCTION metadata.delete(text, text, text, text, integer, text, boolean) IS
   'Archives the live layer of (type, name) at scope (state archived, version + 1; the row and '
   'its history are kept; a later save revives it). Returns false when there was none. '
-  'expected_version / expected_checksum as for save. Errors: 22004, 22023, 42704, 40001, 42501.';
+  'expected_version / expected_checksum as for save. When items depend on it (their '
+  'effective documents name it at a reference path, for any tenant or user who then no '
+  'longer sees it), raises 23503 foreign_key_violation listing them in DETAIL, unless '
+  'cascade => true: then it is deleted and a NOTICE lists them (they are not deleted). '
+  'Errors: 22004, 22023, 42704, 40001, 42501, 23503.';
 
 CREATE FUNCTION metadata.exists(type text, name text, scope text DEFAULT NULL,
                                 owner text DEFAULT NULL)

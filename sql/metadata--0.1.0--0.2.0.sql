@@ -160,86 +160,6 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION metadata.register_type(
-    name text,
-    domain text DEFAULT NULL,
-    schema jsonb DEFAULT NULL,
-    validation_mode text DEFAULT NULL,
-    locked_paths text[] DEFAULT NULL,
-    reference_paths jsonb DEFAULT NULL,
-    check_references boolean DEFAULT NULL,
-    supports_overlay boolean DEFAULT NULL,
-    allow_runtime_create boolean DEFAULT NULL,
-    supports_versioning boolean DEFAULT NULL,
-    load_order integer DEFAULT NULL,
-    description text DEFAULT NULL
-) RETURNS metadata.sys_metadata_type
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    cur metadata.sys_metadata_type;
-    result metadata.sys_metadata_type;
-BEGIN
-    PERFORM metadata._require(register_type.name, 'name');
-    IF NOT metadata._is_type_name(register_type.name) THEN
-        RAISE EXCEPTION 'invalid type name "%"', left(register_type.name, 200)
-            USING ERRCODE = 'invalid_name',
-                  DETAIL = 'Type names are lower case: a letter, then letters, digits and "_" (at most 63).';
-    END IF;
-    SELECT * INTO cur FROM metadata.sys_metadata_type t WHERE t.name = register_type.name FOR UPDATE;
-    IF cur.name IS NULL AND register_type.domain IS NULL THEN
-        RAISE EXCEPTION 'a new type needs a domain' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass domain => ''data'', ''ui'', ''automation'', ''system'', ''security'' or ''ai''.';
-    END IF;
-    IF register_type.domain IS NOT NULL THEN
-        PERFORM metadata._require_one_of(register_type.domain, 'domain',
-            ARRAY['data', 'ui', 'automation', 'system', 'security', 'ai']);
-    END IF;
-    IF register_type.validation_mode IS NOT NULL THEN
-        PERFORM metadata._require_one_of(register_type.validation_mode, 'validation_mode',
-            ARRAY['strict', 'lenient', 'off']);
-    END IF;
-    IF register_type.locked_paths IS NOT NULL THEN
-        PERFORM metadata._require_pointers(register_type.locked_paths, 'locked_paths');
-    END IF;
-    IF register_type.reference_paths IS NOT NULL THEN
-        PERFORM metadata._require_reference_paths(register_type.reference_paths);
-    END IF;
-    IF register_type.schema IS NOT NULL THEN
-        PERFORM metadata._check_schema(register_type.name, register_type.schema::text);
-    END IF;
-    INSERT INTO metadata.sys_metadata_type AS t
-        (name, domain, description, schema, validation_mode, locked_paths, reference_paths,
-         check_references, supports_overlay, allow_runtime_create, supports_versioning,
-         load_order)
-    VALUES (register_type.name,
-            coalesce(register_type.domain, cur.domain),
-            coalesce(register_type.description, cur.description),
-            coalesce(register_type.schema, cur.schema),
-            coalesce(register_type.validation_mode, cur.validation_mode, 'strict'),
-            coalesce(register_type.locked_paths, cur.locked_paths, '{}'),
-            coalesce(register_type.reference_paths, cur.reference_paths, '[]'),
-            coalesce(register_type.check_references, cur.check_references, true),
-            coalesce(register_type.supports_overlay, cur.supports_overlay, true),
-            coalesce(register_type.allow_runtime_create, cur.allow_runtime_create, true),
-            coalesce(register_type.supports_versioning, cur.supports_versioning, true),
-            coalesce(register_type.load_order, cur.load_order, 100));
-    SELECT * INTO result FROM metadata.sys_metadata_type t WHERE t.name = register_type.name;
-    RETURN result;
-END
-$fn$;
-COMMENT ON FUNCTION metadata.register_type(text, text, jsonb, text, text[], jsonb, boolean, boolean, boolean, boolean, integer, text) IS
-  'Creates a type or changes an existing one; arguments left NULL keep their value (defaults '
-  'for a new type: strict, no locked paths, no reference paths, overlays and runtime items '
-  'allowed, load_order 100). schema: a JSON Schema (any draft; $ref only to '
-  'urn:metadata:schema:<type> or the $id of a registered schema; true accepts everything). '
-  'locked_paths: JSON Pointers overlays may not change. reference_paths: [{"path", "type"}] '
-  'with * for every member; check_references: strict writes must name existing items there, '
-  'checked at commit (default on; off for the built-in types). Takes effect for the next write in every session; stored '
-  'documents are not re-validated. Errors: 22004, 22023 (bad domain, mode, pointers, or an '
-  'invalid or remote-referencing schema, with the reason), 42602 bad name.';
-
 -- The privileges rule (sql/security.sql), applied at the end of this script.
 CREATE FUNCTION metadata._grant_privileges() RETURNS void
 LANGUAGE plpgsql
@@ -280,6 +200,7 @@ BEGIN
             VALUES ('SCHEMA', 'metadata', 'metadata_reader', 'USAGE'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata_reference', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'SELECT'),
@@ -552,7 +473,8 @@ CREATE FUNCTION metadata."_delete"(
 	"scope" TEXT, /* Option < & str > */
 	"owner" TEXT, /* Option < & str > */
 	"expected_version" INT, /* Option < i32 > */
-	"expected_checksum" TEXT /* Option < & str > */
+	"expected_checksum" TEXT, /* Option < & str > */
+	"cascade" bool /* Option < bool > */
 ) RETURNS bool /* bool */
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
@@ -621,14 +543,18 @@ COMMENT ON FUNCTION metadata.save(text, text, jsonb, text, text, text, integer, 
 
 CREATE FUNCTION metadata.delete(type text, name text, scope text DEFAULT 'platform',
                                 owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
-                                expected_checksum text DEFAULT '*')
+                                expected_checksum text DEFAULT '*', cascade boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE sql VOLATILE
-RETURN metadata._delete(type, name, scope, owner, expected_version, expected_checksum);
-COMMENT ON FUNCTION metadata.delete(text, text, text, text, integer, text) IS
+RETURN metadata._delete(type, name, scope, owner, expected_version, expected_checksum, cascade);
+COMMENT ON FUNCTION metadata.delete(text, text, text, text, integer, text, boolean) IS
   'Archives the live layer of (type, name) at scope (state archived, version + 1; the row and '
   'its history are kept; a later save revives it). Returns false when there was none. '
-  'expected_version / expected_checksum as for save. Errors: 22004, 22023, 42704, 40001, 42501.';
+  'expected_version / expected_checksum as for save. When items depend on it (their '
+  'effective documents name it at a reference path, for any tenant or user who then no '
+  'longer sees it), raises 23503 foreign_key_violation listing them in DETAIL, unless '
+  'cascade => true: then it is deleted and a NOTICE lists them (they are not deleted). '
+  'Errors: 22004, 22023, 42704, 40001, 42501, 23503.';
 
 CREATE FUNCTION metadata.publish(type text, name text, scope text DEFAULT 'platform',
                                  owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
@@ -844,6 +770,277 @@ DROP FUNCTION metadata._form_sensitive(jsonb);
 -- import runs the commit's reference checks early, to report them (src/pg/feed.rs).
 CREATE FUNCTION metadata."_check_references_now"() RETURNS void
 STRICT VOLATILE LANGUAGE c AS 'MODULE_PATHNAME', '_check_references_now_wrapper';
+
+-- Dependencies (DESIGN §4 "Catalog"): the edges the write path keeps from the types'
+-- reference paths (sql/schema.sql, src/pg/dependencies.rs), built here for the rows
+-- stored so far, and revalidation (src/pg/revalidate.rs).
+CREATE TABLE metadata.sys_metadata_reference (
+    item_id     uuid NOT NULL,
+    tenant_id   text,
+    type        text NOT NULL,
+    name        text NOT NULL,
+    scope       text NOT NULL,
+    owner       text,
+    -- The JSON Pointer (RFC 6901) of the reference in the row's document.
+    path        text NOT NULL,
+    target_type text NOT NULL,
+    target_name text NOT NULL,
+    PRIMARY KEY (item_id, path, target_type)
+);
+COMMENT ON TABLE metadata.sys_metadata_reference IS
+  'Dependency edges: the items each live layer row names at its type''s reference paths '
+  '(kept by the extension; see metadata.dependencies and metadata.dependents).';
+CREATE INDEX sys_metadata_reference_target ON metadata.sys_metadata_reference (target_type, target_name);
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_reference', '');
+ALTER TABLE metadata.sys_metadata_reference ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metadata.sys_metadata_reference FORCE ROW LEVEL SECURITY;
+CREATE POLICY sys_metadata_reference_read ON metadata.sys_metadata_reference FOR SELECT
+    USING (metadata._row_visible(tenant_id, scope, owner));
+
+CREATE FUNCTION metadata."_references"(
+	"doc" jsonb, /* Option < JsonB > */
+	"reference_paths" jsonb /* Option < JsonB > */
+) RETURNS TABLE (
+	"path" TEXT,  /* String */
+	"target_type" TEXT,  /* String */
+	"target_name" TEXT  /* String */
+)
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_references_wrapper';
+CREATE FUNCTION metadata."_rebuild_references"(
+	"type_name" TEXT /* Option < & str > */
+) RETURNS bigint /* i64 */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_rebuild_references_wrapper';
+CREATE FUNCTION metadata."_dependencies"(
+	"type_name" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"depth" INT /* Option < i32 > */
+) RETURNS TABLE (
+	"depth" INT,  /* i32 */
+	"type" TEXT,  /* String */
+	"name" TEXT,  /* String */
+	"referrer_type" TEXT,  /* String */
+	"referrer_name" TEXT,  /* String */
+	"path" TEXT,  /* String */
+	"found" bool  /* bool */
+)
+STABLE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_dependencies_wrapper';
+CREATE FUNCTION metadata."_dependents"(
+	"type_name" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"depth" INT /* Option < i32 > */
+) RETURNS TABLE (
+	"depth" INT,  /* i32 */
+	"type" TEXT,  /* String */
+	"name" TEXT,  /* String */
+	"path" TEXT,  /* String */
+	"target_type" TEXT,  /* String */
+	"target_name" TEXT  /* String */
+)
+STABLE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_dependents_wrapper';
+CREATE FUNCTION metadata."_import_order"(
+	"items" jsonb /* Option < JsonB > */
+) RETURNS INT[] /* Vec < i32 > */
+STABLE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_import_order_wrapper';
+CREATE FUNCTION metadata."_revalidate"(
+	"type_name" TEXT, /* Option < & str > */
+	"everywhere" bool /* Option < bool > */
+) RETURNS TABLE (
+	"tenant_id" TEXT,  /* Option < String > */
+	"owner" TEXT,  /* Option < String > */
+	"name" TEXT,  /* String */
+	"errors" jsonb  /* JsonB */
+)
+VOLATILE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_revalidate_wrapper';
+CREATE FUNCTION metadata."_check_registration"(
+	"type_name" TEXT, /* Option < & str > */
+	"force" bool /* Option < bool > */
+) RETURNS INT /* i32 */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_check_registration_wrapper';
+
+-- The type trigger that rebuilds edges when reference paths change (sql/types.sql).
+CREATE FUNCTION metadata.sys_metadata_type_after_update() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF OLD.name <> NEW.name THEN
+        PERFORM metadata._rebuild_references(OLD.name);
+    END IF;
+    PERFORM metadata._rebuild_references(NEW.name);
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER sys_metadata_type_after_update
+    AFTER UPDATE ON metadata.sys_metadata_type
+    FOR EACH ROW
+    WHEN (OLD.reference_paths IS DISTINCT FROM NEW.reference_paths OR OLD.name IS DISTINCT FROM NEW.name)
+    EXECUTE FUNCTION metadata.sys_metadata_type_after_update();
+
+SELECT metadata._rebuild_references(NULL);
+
+-- register_type and register_schemas take force (revalidation, sql/types.sql).
+DROP FUNCTION metadata.register_type(text, text, jsonb, text, text[], jsonb, boolean, boolean, boolean, boolean, integer, text);
+DROP FUNCTION metadata.register_schemas(jsonb, text, text);
+CREATE FUNCTION metadata.register_type(
+    name text,
+    domain text DEFAULT NULL,
+    schema jsonb DEFAULT NULL,
+    validation_mode text DEFAULT NULL,
+    locked_paths text[] DEFAULT NULL,
+    reference_paths jsonb DEFAULT NULL,
+    check_references boolean DEFAULT NULL,
+    supports_overlay boolean DEFAULT NULL,
+    allow_runtime_create boolean DEFAULT NULL,
+    supports_versioning boolean DEFAULT NULL,
+    load_order integer DEFAULT NULL,
+    description text DEFAULT NULL,
+    force boolean DEFAULT false
+) RETURNS metadata.sys_metadata_type
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    cur metadata.sys_metadata_type;
+    result metadata.sys_metadata_type;
+BEGIN
+    PERFORM metadata._require(register_type.name, 'name');
+    IF NOT metadata._is_type_name(register_type.name) THEN
+        RAISE EXCEPTION 'invalid type name "%"', left(register_type.name, 200)
+            USING ERRCODE = 'invalid_name',
+                  DETAIL = 'Type names are lower case: a letter, then letters, digits and "_" (at most 63).';
+    END IF;
+    SELECT * INTO cur FROM metadata.sys_metadata_type t WHERE t.name = register_type.name FOR UPDATE;
+    IF cur.name IS NULL AND register_type.domain IS NULL THEN
+        RAISE EXCEPTION 'a new type needs a domain' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass domain => ''data'', ''ui'', ''automation'', ''system'', ''security'' or ''ai''.';
+    END IF;
+    IF register_type.domain IS NOT NULL THEN
+        PERFORM metadata._require_one_of(register_type.domain, 'domain',
+            ARRAY['data', 'ui', 'automation', 'system', 'security', 'ai']);
+    END IF;
+    IF register_type.validation_mode IS NOT NULL THEN
+        PERFORM metadata._require_one_of(register_type.validation_mode, 'validation_mode',
+            ARRAY['strict', 'lenient', 'off']);
+    END IF;
+    IF register_type.locked_paths IS NOT NULL THEN
+        PERFORM metadata._require_pointers(register_type.locked_paths, 'locked_paths');
+    END IF;
+    IF register_type.reference_paths IS NOT NULL THEN
+        PERFORM metadata._require_reference_paths(register_type.reference_paths);
+    END IF;
+    IF register_type.schema IS NOT NULL THEN
+        PERFORM metadata._check_schema(register_type.name, register_type.schema::text);
+    END IF;
+    INSERT INTO metadata.sys_metadata_type AS t
+        (name, domain, description, schema, validation_mode, locked_paths, reference_paths,
+         check_references, supports_overlay, allow_runtime_create, supports_versioning,
+         load_order)
+    VALUES (register_type.name,
+            coalesce(register_type.domain, cur.domain),
+            coalesce(register_type.description, cur.description),
+            coalesce(register_type.schema, cur.schema),
+            coalesce(register_type.validation_mode, cur.validation_mode, 'strict'),
+            coalesce(register_type.locked_paths, cur.locked_paths, '{}'),
+            coalesce(register_type.reference_paths, cur.reference_paths, '[]'),
+            coalesce(register_type.check_references, cur.check_references, true),
+            coalesce(register_type.supports_overlay, cur.supports_overlay, true),
+            coalesce(register_type.allow_runtime_create, cur.allow_runtime_create, true),
+            coalesce(register_type.supports_versioning, cur.supports_versioning, true),
+            coalesce(register_type.load_order, cur.load_order, 100));
+    SELECT * INTO result FROM metadata.sys_metadata_type t WHERE t.name = register_type.name;
+    -- A new schema or mode for stored documents: revalidate them (every tenant's; not for
+    -- mode off); a strict type refuses a change that they fail, unless force.
+    IF cur.name IS NOT NULL
+       AND (result.schema_checksum IS DISTINCT FROM cur.schema_checksum
+            OR result.validation_mode IS DISTINCT FROM cur.validation_mode) THEN
+        PERFORM metadata._check_registration(result.name, register_type.force);
+    END IF;
+    RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION metadata.register_type(text, text, jsonb, text, text[], jsonb, boolean, boolean, boolean, boolean, integer, text, boolean) IS
+  'Creates a type or changes an existing one; arguments left NULL keep their value (defaults '
+  'for a new type: strict, no locked paths, no reference paths, overlays and runtime items '
+  'allowed, load_order 100). schema: a JSON Schema (any draft; $ref only to '
+  'urn:metadata:schema:<type> or the $id of a registered schema; true accepts everything). '
+  'locked_paths: JSON Pointers overlays may not change. reference_paths: [{"path", "type"}] '
+  'with * for every member; check_references: strict writes must name existing items there, '
+  'checked at commit (default on; off for the built-in types). Takes effect for the next '
+  'write in every session. A changed schema or mode revalidates the stored effective '
+  'documents of every tenant (metadata.revalidate): when some fail, a strict type refuses '
+  'the change (23514, the documents in DETAIL) unless force => true, otherwise a NOTICE '
+  'says how many and which. Errors: 22004, 22023 (bad domain, mode, pointers, or an '
+  'invalid or remote-referencing schema, with the reason), 42602 bad name, 23514.';
+
+CREATE FUNCTION metadata.register_schemas(schemas jsonb, validation_mode text DEFAULT NULL,
+                                          domain text DEFAULT NULL, force boolean DEFAULT false)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    entry record;
+    n integer := 0;
+    changed text[] := '{}';
+BEGIN
+    PERFORM metadata._require(schemas, 'schemas');
+    IF jsonb_typeof(schemas) <> 'object' THEN
+        RAISE EXCEPTION 'schemas must be a JSON object {type: JSON Schema}, not %', jsonb_typeof(schemas)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Store every schema first, then check each: schemas of one set may refer to each other.
+    FOR entry IN SELECT key, value FROM jsonb_each(schemas) ORDER BY key LOOP
+        IF NOT EXISTS (SELECT 1 FROM metadata.sys_metadata_type t WHERE t.name = entry.key)
+           AND register_schemas.domain IS NULL THEN
+            RAISE EXCEPTION 'type "%" is not registered', left(entry.key, 200)
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Pass domain => ... to register the new types of the set.';
+        END IF;
+        IF register_schemas.validation_mode IS NOT NULL THEN
+            PERFORM metadata._require_one_of(register_schemas.validation_mode, 'validation_mode',
+                ARRAY['strict', 'lenient', 'off']);
+        END IF;
+        PERFORM metadata.register_type(entry.key, domain => register_schemas.domain);
+        UPDATE metadata.sys_metadata_type t
+        SET schema = entry.value, validation_mode = coalesce(register_schemas.validation_mode, t.validation_mode)
+        WHERE t.name = entry.key
+          AND (t.schema, t.validation_mode) IS DISTINCT FROM
+              (entry.value, coalesce(register_schemas.validation_mode, t.validation_mode));
+        IF FOUND THEN
+            changed := changed || entry.key;
+        END IF;
+        n := n + 1;
+    END LOOP;
+    FOR entry IN SELECT key, value FROM jsonb_each(schemas) ORDER BY key LOOP
+        PERFORM metadata._check_schema(entry.key, entry.value::text);
+    END LOOP;
+    -- Then the stored documents of each changed type, against the whole new set.
+    PERFORM metadata._check_registration(t, register_schemas.force) FROM unnest(changed) AS t;
+    RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION metadata.register_schemas(jsonb, text, text, boolean) IS
+  'Installs a set of JSON Schemas {type: schema} (such as ObjectStack''s published schemas) '
+  'all or nothing: each schema replaces its type''s schema (validation_mode too, when given); '
+  'types not yet registered are created with domain (required then). Schemas of the set may '
+  '$ref each other by $id. Stored documents of each changed type are revalidated as by '
+  'register_type (strict: refused unless force => true). Returns the number of schemas. '
+  'Errors: 22004, 22023 invalid schema, 42704 unknown type without domain, 23514.';
 
 -- The catalog (sql/catalog.sql, DESIGN §4): query and export of what the caller may see.
 
@@ -1132,24 +1329,12 @@ BEGIN
             ORDER BY e.n);
     END IF;
     BEGIN
-        -- Parents before the items that extend them (a save needs its extends parent):
-        -- items without extends first, then by the depth of their extends chain within the
-        -- bundle (computed over the items that have an extends only).
-        FOR i, item IN
-            WITH RECURSIVE x AS MATERIALIZED (
-                SELECT (e.n - 1)::integer AS n, e.item FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)),
-            ext AS MATERIALIZED (
-                SELECT x.n, x.item ->> 'type' AS t, x.item ->> 'name' AS nm, x.item ->> 'extends' AS parent
-                FROM x WHERE x.item ->> 'extends' IS NOT NULL),
-            depth(n, d) AS (
-                SELECT ext.n, 1 FROM ext
-                UNION ALL
-                SELECT c.n, depth.d + 1 FROM depth JOIN ext p ON p.n = depth.n
-                JOIN ext c ON c.t = p.t AND c.parent = p.nm
-                WHERE depth.d < 32)
-            SELECT x.n, x.item FROM x LEFT JOIN (SELECT depth.n, max(depth.d) AS d FROM depth GROUP BY depth.n) m ON m.n = x.n
-            ORDER BY coalesce(m.d, 0), x.n
+        -- Dependencies first (metadata._import_order): an item after the items of the
+        -- bundle it names at its type's reference paths and after its extends parent (a
+        -- save needs its parent), bundle order among equals.
+        FOR i IN SELECT o.n FROM unnest(metadata._import_order(items)) WITH ORDINALITY AS o(n, k) ORDER BY o.k
         LOOP
+            item := items -> i;
             done := done + 1;
             IF done % 500 = 0 THEN
                 RAISE NOTICE 'import: % of % items', done, total;
@@ -1225,24 +1410,39 @@ BEGIN
         PERFORM set_config('metadata.tenant_id', coalesce(caller_tenant, ''), true);
 
         -- prune: the live layers of the bundle's types, scopes and tenants (those the caller
-        -- sees) that the bundle does not name are archived.
+        -- sees) that the bundle does not name are archived, dependents first (by their
+        -- depth among the pruned items' dependency edges), so that pruning an object with
+        -- its views is not refused while a view that stays still names it.
         IF import.prune THEN
             FOR pruned IN
-                WITH named AS MATERIALIZED (
+                WITH RECURSIVE named AS MATERIALIZED (
                     SELECT b ->> 'type' AS type, b ->> 'name' AS name, coalesce(b ->> 'scope', 'platform') AS scope,
                            b ->> 'owner' AS owner, coalesce(b ->> 'tenant_id', nullif(caller_tenant, '')) AS tenant_id
                     FROM jsonb_array_elements(items) AS b),
-                covered AS (SELECT DISTINCT named.type, named.scope, named.tenant_id FROM named)
-                SELECT m.type, m.name::text AS name, m.scope, m.tenant_id, m.owner
-                FROM metadata.sys_metadata m
-                JOIN covered c ON c.type = m.type AND c.scope = m.scope
-                               AND c.tenant_id IS NOT DISTINCT FROM m.tenant_id
-                WHERE m.state IN ('active', 'deprecated')
-                  AND NOT EXISTS (SELECT FROM named b
-                                  WHERE b.type = m.type AND b.name = m.name::text AND b.scope = m.scope
-                                    AND b.owner IS NOT DISTINCT FROM m.owner
-                                    AND b.tenant_id IS NOT DISTINCT FROM m.tenant_id)
-                ORDER BY m.type, m.name, m.scope, m.tenant_id, m.owner
+                covered AS (SELECT DISTINCT named.type, named.scope, named.tenant_id FROM named),
+                gone AS MATERIALIZED (
+                    SELECT m.id, m.type, m.name::text AS name, m.scope, m.tenant_id, m.owner
+                    FROM metadata.sys_metadata m
+                    JOIN covered c ON c.type = m.type AND c.scope = m.scope
+                                   AND c.tenant_id IS NOT DISTINCT FROM m.tenant_id
+                    WHERE m.state IN ('active', 'deprecated')
+                      AND NOT EXISTS (SELECT FROM named b
+                                      WHERE b.type = m.type AND b.name = m.name::text AND b.scope = m.scope
+                                        AND b.owner IS NOT DISTINCT FROM m.owner
+                                        AND b.tenant_id IS NOT DISTINCT FROM m.tenant_id)),
+                -- How far each pruned layer is from a pruned item it names (0: names none).
+                chain(id, d) AS (
+                    SELECT g.id, 0 FROM gone g
+                    UNION ALL
+                    SELECT r.item_id, chain.d + 1
+                    FROM chain JOIN gone t ON t.id = chain.id
+                    JOIN metadata.sys_metadata_reference r
+                      ON r.target_type = t.type AND r.target_name = t.name
+                    JOIN gone g ON g.id = r.item_id
+                    WHERE chain.d < 32)
+                SELECT g.type, g.name, g.scope, g.tenant_id, g.owner
+                FROM gone g JOIN (SELECT chain.id, max(chain.d) AS d FROM chain GROUP BY chain.id) c ON c.id = g.id
+                ORDER BY c.d DESC, g.type, g.name, g.scope, g.tenant_id, g.owner
             LOOP
                 entry := jsonb_build_object('type', pruned.type, 'name', pruned.name, 'scope', pruned.scope,
                                             'tenant_id', pruned.tenant_id, 'owner', pruned.owner);
@@ -1308,6 +1508,52 @@ BEGIN ATOMIC
                                   FROM pg_catalog.jsonb_array_elements(items) AS e GROUP BY 1) AS s), '{}'),
         'items', items);
 END;
+
+-- Dependencies (DESIGN §4 "Catalog"): from the types' reference paths, kept by the write
+-- path as edges (metadata.sys_metadata_reference, src/pg/dependencies.rs).
+CREATE FUNCTION metadata.dependencies(type text, name text, depth integer DEFAULT 1)
+RETURNS TABLE (depth integer, type text, name text, referrer_type text, referrer_name text,
+               path text, found boolean)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT d.depth, d.type, d.name, d.referrer_type, d.referrer_name, d.path, d.found
+    FROM metadata._dependencies(type, name, depth) AS d;
+END;
+COMMENT ON FUNCTION metadata.dependencies(text, text, integer) IS
+  'What (type, name) depends on, for the caller: each item its effective document names at '
+  'a reference path of its type (depth 1), then up to depth (1-32) what those name. One row '
+  'per reference: the named item (type, name), referrer_type/referrer_name and path (JSON '
+  'Pointer, RFC 6901) where it is named, and found: whether it exists for the caller. '
+  'Errors: 22004, 22023 depth, 42704 unknown type.';
+
+CREATE FUNCTION metadata.dependents(type text, name text, depth integer DEFAULT 1)
+RETURNS TABLE (depth integer, type text, name text, path text, target_type text,
+               target_name text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT d.depth, d.type, d.name, d.path, d.target_type, d.target_name
+    FROM metadata._dependents(type, name, depth) AS d;
+END;
+COMMENT ON FUNCTION metadata.dependents(text, text, integer) IS
+  'What depends on (type, name), for the caller: each item whose effective document names '
+  'it at a reference path (depth 1), then up to depth (1-32) what depends on those. One row '
+  'per reference: the depending item (type, name), path (JSON Pointer) where it names '
+  'target_type/target_name. Only layers the caller sees count (row level security). '
+  'Errors: 22004, 22023 depth.';
+
+-- Revalidation: the stored effective documents a type's schema now refuses.
+CREATE FUNCTION metadata.revalidate(type text)
+RETURNS TABLE (tenant_id text, owner text, name text, errors jsonb)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT r.tenant_id, r.owner, r.name, r.errors FROM metadata._revalidate(type, false) AS r;
+END;
+COMMENT ON FUNCTION metadata.revalidate(text) IS
+  'The stored effective documents of type that do not satisfy its JSON Schema as registered '
+  'now, among those the caller sees: one row per document (each item in the audience of each '
+  'of its live layers: global, its tenant''s, a user''s), errors as metadata.validate gives '
+  'them; no row: all valid. register_type and register_schemas run the same check over '
+  'every tenant. Errors: 22004, 42704 unknown type.';
 
 -- Every upgrade script ends with these two calls.
 SELECT metadata._sync_builtin_types();

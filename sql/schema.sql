@@ -179,6 +179,30 @@ CREATE INDEX sys_metadata_user_layers ON metadata.sys_metadata (tenant_id, owner
 
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata', '');
 
+-- Dependency edges (DESIGN §4 "Catalog"): one row per reference a live layer row's own
+-- document makes at its type's reference paths (src/core/references.rs), kept by the
+-- history trigger as the extension (callers cannot write them), read under the same row
+-- level security as the layer row. metadata.dependents and the delete check confirm a
+-- candidate on its effective document (an overlay may change what its base names).
+CREATE TABLE metadata.sys_metadata_reference (
+    item_id     uuid NOT NULL,
+    tenant_id   text,
+    type        text NOT NULL,
+    name        text NOT NULL,
+    scope       text NOT NULL,
+    owner       text,
+    -- The JSON Pointer (RFC 6901) of the reference in the row's document.
+    path        text NOT NULL,
+    target_type text NOT NULL,
+    target_name text NOT NULL,
+    PRIMARY KEY (item_id, path, target_type)
+);
+COMMENT ON TABLE metadata.sys_metadata_reference IS
+  'Dependency edges: the items each live layer row names at its type''s reference paths '
+  '(kept by the extension; see metadata.dependencies and metadata.dependents).';
+CREATE INDEX sys_metadata_reference_target ON metadata.sys_metadata_reference (target_type, target_name);
+SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_reference', '');
+
 -- The write trigger (src/pg/trigger.rs, function sys_metadata_before_write in Rust): for
 -- every write, save() or plain SQL, the extension decides version, checksum, base_checksum,
 -- base_version and the audit columns (another value given: 428C9 generated_always), an

@@ -65,6 +65,11 @@ ALTER TABLE metadata.sys_metadata_history FORCE ROW LEVEL SECURITY;
 CREATE POLICY sys_metadata_history_read ON metadata.sys_metadata_history FOR SELECT
     USING (metadata._row_visible(tenant_id, scope, owner));
 
+ALTER TABLE metadata.sys_metadata_reference ENABLE ROW LEVEL SECURITY;
+ALTER TABLE metadata.sys_metadata_reference FORCE ROW LEVEL SECURITY;
+CREATE POLICY sys_metadata_reference_read ON metadata.sys_metadata_reference FOR SELECT
+    USING (metadata._row_visible(tenant_id, scope, owner));
+
 -- Tenant binding (opt-in): the tenants a role may act for. A role with bindings (as the
 -- login or the current role) may set metadata.tenant_id only to one of them (or leave it
 -- unset: the global space); metadata.current_tenant() and the library's reads raise 42501
@@ -115,7 +120,7 @@ COMMENT ON FUNCTION metadata.unbind_tenant(regrole, text) IS
 
 -- The privileges rule, written once: the install script and every upgrade script end by
 -- calling it, so objects that a later version adds are covered too. PUBLIC gets nothing.
--- metadata_reader: USAGE on the schema, SELECT on the three tables (row level security
+-- metadata_reader: USAGE on the schema, SELECT on the four tables (row level security
 -- decides which rows), EXECUTE on every function of the schema except this one and any
 -- SECURITY DEFINER one (there is none: the library writes history and the feed as the
 -- extension's owner).
@@ -168,6 +173,7 @@ BEGIN
             VALUES ('SCHEMA', 'metadata', 'metadata_reader', 'USAGE'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata_reference', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'SELECT'),

@@ -64,7 +64,8 @@ CREATE FUNCTION metadata.register_type(
     allow_runtime_create boolean DEFAULT NULL,
     supports_versioning boolean DEFAULT NULL,
     load_order integer DEFAULT NULL,
-    description text DEFAULT NULL
+    description text DEFAULT NULL,
+    force boolean DEFAULT false
 ) RETURNS metadata.sys_metadata_type
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -118,22 +119,32 @@ BEGIN
             coalesce(register_type.supports_versioning, cur.supports_versioning, true),
             coalesce(register_type.load_order, cur.load_order, 100));
     SELECT * INTO result FROM metadata.sys_metadata_type t WHERE t.name = register_type.name;
+    -- A new schema or mode for stored documents: revalidate them (every tenant's; not for
+    -- mode off); a strict type refuses a change that they fail, unless force.
+    IF cur.name IS NOT NULL
+       AND (result.schema_checksum IS DISTINCT FROM cur.schema_checksum
+            OR result.validation_mode IS DISTINCT FROM cur.validation_mode) THEN
+        PERFORM metadata._check_registration(result.name, register_type.force);
+    END IF;
     RETURN result;
 END
 $fn$;
-COMMENT ON FUNCTION metadata.register_type(text, text, jsonb, text, text[], jsonb, boolean, boolean, boolean, boolean, integer, text) IS
+COMMENT ON FUNCTION metadata.register_type(text, text, jsonb, text, text[], jsonb, boolean, boolean, boolean, boolean, integer, text, boolean) IS
   'Creates a type or changes an existing one; arguments left NULL keep their value (defaults '
   'for a new type: strict, no locked paths, no reference paths, overlays and runtime items '
   'allowed, load_order 100). schema: a JSON Schema (any draft; $ref only to '
   'urn:metadata:schema:<type> or the $id of a registered schema; true accepts everything). '
   'locked_paths: JSON Pointers overlays may not change. reference_paths: [{"path", "type"}] '
   'with * for every member; check_references: strict writes must name existing items there, '
-  'checked at commit (default on; off for the built-in types). Takes effect for the next write in every session; stored '
-  'documents are not re-validated. Errors: 22004, 22023 (bad domain, mode, pointers, or an '
-  'invalid or remote-referencing schema, with the reason), 42602 bad name.';
+  'checked at commit (default on; off for the built-in types). Takes effect for the next '
+  'write in every session. A changed schema or mode revalidates the stored effective '
+  'documents of every tenant (metadata.revalidate): when some fail, a strict type refuses '
+  'the change (23514, the documents in DETAIL) unless force => true, otherwise a NOTICE '
+  'says how many and which. Errors: 22004, 22023 (bad domain, mode, pointers, or an '
+  'invalid or remote-referencing schema, with the reason), 42602 bad name, 23514.';
 
 CREATE FUNCTION metadata.register_schemas(schemas jsonb, validation_mode text DEFAULT NULL,
-                                          domain text DEFAULT NULL)
+                                          domain text DEFAULT NULL, force boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -141,6 +152,7 @@ AS $fn$
 DECLARE
     entry record;
     n integer := 0;
+    changed text[] := '{}';
 BEGIN
     PERFORM metadata._require(schemas, 'schemas');
     IF jsonb_typeof(schemas) <> 'object' THEN
@@ -155,23 +167,57 @@ BEGIN
                 USING ERRCODE = 'undefined_object',
                       HINT = 'Pass domain => ... to register the new types of the set.';
         END IF;
-        PERFORM metadata.register_type(entry.key, domain => register_schemas.domain,
-                                       validation_mode => register_schemas.validation_mode);
-        UPDATE metadata.sys_metadata_type t SET schema = entry.value WHERE t.name = entry.key;
+        IF register_schemas.validation_mode IS NOT NULL THEN
+            PERFORM metadata._require_one_of(register_schemas.validation_mode, 'validation_mode',
+                ARRAY['strict', 'lenient', 'off']);
+        END IF;
+        PERFORM metadata.register_type(entry.key, domain => register_schemas.domain);
+        UPDATE metadata.sys_metadata_type t
+        SET schema = entry.value, validation_mode = coalesce(register_schemas.validation_mode, t.validation_mode)
+        WHERE t.name = entry.key
+          AND (t.schema, t.validation_mode) IS DISTINCT FROM
+              (entry.value, coalesce(register_schemas.validation_mode, t.validation_mode));
+        IF FOUND THEN
+            changed := changed || entry.key;
+        END IF;
         n := n + 1;
     END LOOP;
     FOR entry IN SELECT key, value FROM jsonb_each(schemas) ORDER BY key LOOP
         PERFORM metadata._check_schema(entry.key, entry.value::text);
     END LOOP;
+    -- Then the stored documents of each changed type, against the whole new set.
+    PERFORM metadata._check_registration(t, register_schemas.force) FROM unnest(changed) AS t;
     RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION metadata.register_schemas(jsonb, text, text) IS
+COMMENT ON FUNCTION metadata.register_schemas(jsonb, text, text, boolean) IS
   'Installs a set of JSON Schemas {type: schema} (such as ObjectStack''s published schemas) '
   'all or nothing: each schema replaces its type''s schema (validation_mode too, when given); '
   'types not yet registered are created with domain (required then). Schemas of the set may '
-  '$ref each other by $id. Returns the number of schemas. Errors: 22004, 22023 invalid '
-  'schema, 42704 unknown type without domain.';
+  '$ref each other by $id. Stored documents of each changed type are revalidated as by '
+  'register_type (strict: refused unless force => true). Returns the number of schemas. '
+  'Errors: 22004, 22023 invalid schema, 42704 unknown type without domain, 23514.';
+
+-- The dependency edges of a type's items follow its reference paths: a change (by
+-- register_type, the built-in sync, or a plain UPDATE) rebuilds them (a rename moves them).
+CREATE FUNCTION metadata.sys_metadata_type_after_update() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF OLD.name <> NEW.name THEN
+        PERFORM metadata._rebuild_references(OLD.name);
+    END IF;
+    PERFORM metadata._rebuild_references(NEW.name);
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER sys_metadata_type_after_update
+    AFTER UPDATE ON metadata.sys_metadata_type
+    FOR EACH ROW
+    WHEN (OLD.reference_paths IS DISTINCT FROM NEW.reference_paths OR OLD.name IS DISTINCT FROM NEW.name)
+    EXECUTE FUNCTION metadata.sys_metadata_type_after_update();
 
 -- The built-in registrations as sys_metadata_type holds them: one per ObjectStack type,
 -- its schema, reference paths and locked paths from the library (src/schemas/), the

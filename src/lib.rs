@@ -91,7 +91,13 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/catalog.sql",
     name = "catalog",
-    requires = ["schema"]
+    requires = [
+        "schema",
+        pg::dependencies::_dependencies,
+        pg::dependencies::_dependents,
+        pg::dependencies::_import_order,
+        pg::revalidate::_revalidate
+    ]
 );
 pgrx::extension_sql_file!(
     "../sql/release.sql",

@@ -11,6 +11,7 @@
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
 //! - [`names`]: the machine-name and type-name rules.
 //! - [`write`]: what save, publish and delete do to the rows of a layer key.
+//! - [`references`]: what a document names at its type's reference paths; load order.
 //! - [`policy`]: the type rules a written layer must keep (overlays, runtime items, locked paths).
 //! - [`schema`]: JSON Schema compilation and validation (`jsonschema` crate, offline).
 //! - [`schema_loops`]: `$ref` loops that would accept every document, refused.
@@ -24,6 +25,7 @@ pub mod memo;
 pub mod names;
 pub mod pointer;
 pub mod policy;
+pub mod references;
 pub mod resolve;
 pub mod schema;
 pub mod schema_loops;

@@ -12,8 +12,8 @@
 
 use crate::core::canonical::checksum;
 use crate::core::layers::{Layer, Scope};
-use crate::core::pointer::select;
 use crate::core::policy::{self, PolicyError, Rules};
+use crate::core::references::references;
 use crate::core::resolve::{fold, LayerSource, Planned, ResolveError, Resolver, WithLayer};
 use crate::core::schema::{errors, SchemaError};
 use crate::pg::errors::{raise, raise_resolve, raise_with};
@@ -248,22 +248,22 @@ pub fn check_references(type_name: &str, name: &str, tenant: Option<&str>, owner
     else {
         return;
     };
-    for (path, target) in &info.reference_paths {
-        for (pointer, value) in select(&doc, path) {
-            let Some(target_name) = value.as_str() else {
-                continue;
-            };
-            let mut targets = SpiSource::new(target, audience.clone());
+    for (pattern, target) in &info.reference_paths {
+        for r in references(&doc, &[(pattern.clone(), target.clone())]) {
+            let mut targets = SpiSource::new(&r.target_type, audience.clone());
             let found = targets
-                .layers(target_name)
-                .unwrap_or_else(|e| raise_resolve(target, ResolveError::Source(e)));
+                .layers(&r.target_name)
+                .unwrap_or_else(|e| raise_resolve(&r.target_type, ResolveError::Source(e)));
             if found.is_empty() {
                 raise(
                     PgSqlErrorCode::ERRCODE_FOREIGN_KEY_VIOLATION,
                     format!(
-                        "{who}: \"{pointer}\" names {target} \"{target_name}\", which does not exist"
+                        "{who}: \"{}\" names {} \"{}\", which does not exist",
+                        r.path, r.target_type, r.target_name
                     ),
-                    Some(format!("reference path {path} of type {type_name} -> {target}")),
+                    Some(format!(
+                        "reference path {pattern} of type {type_name} -> {target}"
+                    )),
                 );
             }
         }

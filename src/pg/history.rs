@@ -10,6 +10,7 @@
 //! * The note is the write function's `change_note`, else the setting
 //!   `metadata.change_note`; who made the change is the row's `updated_by` (set by the write
 //!   trigger), for a DELETE the actor (`metadata.user_id`, else the role).
+//! * The same trigger keeps the row's dependency edges (`crate::pg::dependencies::record`).
 //! * An UPDATE that changed nothing (same version) has no history row; rows a restore
 //!   brings back (`metadata._restoring()`) already have theirs.
 
@@ -28,10 +29,10 @@ fn sys_metadata_after_write<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, pgrx::heap_tuple::PgHeapTupleError>
 {
-    let named = current_op();
-    if named == Some(Op::Skip) || restoring() {
+    if restoring() {
         return Ok(None);
     }
+    let named = current_op();
     let td = trigger.trigger_data();
     // SAFETY: a row-level AFTER trigger of sys_metadata: the tuples and the descriptor
     // are the trigger data's.
@@ -81,10 +82,14 @@ fn sys_metadata_after_write<'a>(
         },
         (None, None) => unreachable!("a row trigger has a row"),
     };
-    let note = current_note().or_else(|| setting(c"metadata.change_note"));
-    let op = named.map_or(change.op, Op::as_str);
     // SAFETY: the trigger relation's catalog row; its owner is the extension's owner.
     let owner = unsafe { (*(*td.tg_relation).rd_rel).relowner };
+    crate::pg::dependencies::record(owner, new.as_ref(), old.as_ref());
+    if named == Some(Op::Skip) {
+        return Ok(None);
+    }
+    let note = current_note().or_else(|| setting(c"metadata.change_note"));
+    let op = named.map_or(change.op, Op::as_str);
     let id = insert(owner, &change, op, note);
     crate::pg::feed::changed(id);
     Ok(None)

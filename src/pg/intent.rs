@@ -103,3 +103,28 @@ pub fn current_op() -> Option<Op> {
 pub fn current_note() -> Option<String> {
     NOTE.with(|n| n.borrow().clone())
 }
+
+thread_local! {
+    /// `Some(cascade)` while `delete(...)` archives a row.
+    static DELETING: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (the statement of `delete(...)` that archives a layer) with [`deleting`] set:
+/// the history trigger leaves the dependents check to `delete`, which runs it after the
+/// statement (raising from the trigger would cross the SPI boundary).
+pub fn deleting<R>(cascade: bool, f: impl FnOnce() -> R) -> R {
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            DELETING.with(|c| c.set(None));
+        }
+    }
+    DELETING.with(|c| c.set(Some(cascade)));
+    let _clear = Clear;
+    f()
+}
+
+/// Whether the running statement is `delete(...)`'s archive (its `cascade` then).
+pub fn deleting_now() -> Option<bool> {
+    DELETING.with(Cell::get)
+}

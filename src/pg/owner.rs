@@ -47,3 +47,19 @@ pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let _restore = Restore(user, context);
     f()
 }
+
+/// Raises 42501 insufficient_privilege, saying `what` needs it, unless the current role is
+/// a metadata_admin (`metadata._is_admin()`, the rule of sql/security.sql).
+pub fn require_admin(what: &str) {
+    let admin = Spi::get_one::<bool>("SELECT metadata._is_admin()")
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    if !admin {
+        crate::pg::errors::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("{what} needs metadata_admin"),
+            None,
+        );
+    }
+}

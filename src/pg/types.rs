@@ -43,7 +43,18 @@ impl TypeInfo {
 
 /// The registration of `type_name`; raises 42704 undefined_object when there is none.
 pub fn type_info(type_name: &str) -> TypeInfo {
-    let found = Spi::connect_mut(|client| {
+    find_type(type_name).unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("metadata type \"{type_name}\" is not registered"),
+            None,
+        )
+    })
+}
+
+/// The registration of `type_name`, `None` when there is none.
+pub fn find_type(type_name: &str) -> Option<TypeInfo> {
+    Spi::connect_mut(|client| {
         run(
             client,
             "types/info",
@@ -88,13 +99,6 @@ pub fn type_info(type_name: &str) -> TypeInfo {
                     schema_checksum: row.get::<String>(7).ok().flatten(),
                 })
             },
-        )
-    });
-    found.unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("metadata type \"{type_name}\" is not registered"),
-            None,
         )
     })
 }

@@ -596,7 +596,9 @@ fn delete_row(client: &mut SpiClient<'_>, id: &str) {
 
 /// `delete(...)`: archives the live layer of (`type`, `name`) at `scope` (version + 1; the
 /// row and its history are kept; a later save revives it). Returns false when there was
-/// none. Errors: 22004, 22023, 42704, 40001.
+/// none. When that leaves items naming (`type`, `name`) at a reference path while it no
+/// longer exists for them (DESIGN §4 "Catalog"), raises 23503 with them in DETAIL, unless
+/// `cascade` (then a NOTICE lists them). Errors: 22004, 22023, 42704, 40001, 23503.
 #[pg_extern(volatile, parallel_unsafe)]
 pub(crate) fn _delete(
     type_name: Option<&str>,
@@ -605,6 +607,7 @@ pub(crate) fn _delete(
     owner: Option<&str>,
     expected_version: Option<i32>,
     expected_checksum: Option<&str>,
+    cascade: Option<bool>,
 ) -> bool {
     let info = writable_type(type_name);
     let key = LayerKey::for_caller(Some(&info.name), name, scope, owner);
@@ -614,18 +617,26 @@ pub(crate) fn _delete(
         match plan_delete(&rows, &expected).unwrap_or_else(|e| raise_write(&key.describe(), e)) {
             None => false,
             Some(live) => {
-                run(
-                    client,
-                    "archive_row",
-                    || {
-                        "UPDATE metadata.sys_metadata AS m SET state = 'archived' \
-                         WHERE m.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid"
-                            .to_owned()
-                    },
-                    &[TEXT],
-                    &[live.id.as_str().into()],
-                    |_| (),
-                );
+                let archive = || {
+                    run(
+                        client,
+                        "archive_row",
+                        || {
+                            "UPDATE metadata.sys_metadata AS m SET state = 'archived' \
+                             WHERE m.id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid"
+                                .to_owned()
+                        },
+                        &[TEXT],
+                        &[live.id.as_str().into()],
+                        |_| (),
+                    )
+                };
+                // Then refuse (or, cascading, report) a delete that leaves dependents
+                // naming a missing item (crate::pg::dependencies; for plain SQL, the
+                // history trigger does it).
+                let cascade = cascade.unwrap_or(false);
+                crate::pg::intent::deleting(cascade, archive);
+                crate::pg::dependencies::check_delete(&key, cascade);
                 true
             }
         }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore keep every stored layer exactly (DESIGN §1): rows (ids, versions,
-# checksums, audit), history and the change feed position, user-registered and changed
+# checksums, audit), history and the change feed position, the dependency edges, user-registered and changed
 # built-in types, and the effective documents they resolve to. Both formats: custom
 # (restored by pg_restore) and plain SQL (restored by psql); neither restore adds a history
 # row or a feed position (the restore is recognised by row_security = off, metadata._restoring).
@@ -26,6 +26,9 @@ SELECT metadata.register_type('object', validation_mode => 'off', locked_paths =
 SELECT metadata.save('object', 'account', '{"label": "Account", "fields": {"name": {"type": "text"}}}', scope => 'system');
 SELECT metadata.save('object', 'account', '{"label": "Account 2", "fields": {"name": {"type": "text"}}}', scope => 'system');
 SELECT metadata.save('widget', 'clock', '{"tz": "UTC"}', scope => 'system');
+-- A dependency edge (a view naming the object).
+SELECT metadata.register_type('view', validation_mode => 'off');
+SELECT metadata.save('view', 'accounts', '{"object": "account"}', scope => 'system');
 SET metadata.tenant_id = 'acme';
 SELECT metadata.save('object', 'account', '{"label": "Customer"}');
 SELECT metadata.save('object', 'account', '{"label": "Customer (next)"}', state => 'draft');
@@ -40,6 +43,9 @@ snapshot() {
 SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM metadata.sys_metadata t;
 SELECT count(*), md5(string_agg(h::text, '|' ORDER BY h.id)) FROM metadata.sys_metadata_history h;
 SELECT head FROM metadata.sys_metadata_feed;
+SELECT string_agg(concat_ws(':', type, name, path, target_type, target_name), ',' ORDER BY type, name, path)
+FROM metadata.sys_metadata_reference;
+SELECT string_agg(type || '/' || name, ',') FROM metadata.dependents('object', 'account');
 SELECT string_agg(format('%s:%s:%s', name, validation_mode, locked_paths), ',' ORDER BY name)
 FROM metadata.sys_metadata_type WHERE NOT builtin OR customised;
 SELECT count(*) FROM metadata.sys_metadata_type;

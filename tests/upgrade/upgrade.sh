@@ -108,6 +108,19 @@ for release in sql/releases/metadata--*.sql; do
   "$PG_BIN/pg_dump" --binary-upgrade --schema-only -d "$FRESH" | normalise_dump > "$work/dump.fresh"
   check "pg_dump --binary-upgrade --schema-only" "$work/dump.fresh" "$work/dump.upgraded"
 
+  # The dependency edges the update built for the stored rows are those the write path
+  # keeps when the same data is loaded into a fresh install.
+  UPGRADE_BUNDLE=$BUNDLE q -d "$FRESH" -f tests/upgrade/load.sql > /dev/null
+  edges="SELECT concat_ws(' ', tenant_id, type, name, scope, owner, path, target_type, target_name)
+         FROM metadata.sys_metadata_reference ORDER BY 1"
+  q -d "$OLD" -c "$edges" > "$work/edges.upgraded"
+  q -d "$FRESH" -c "$edges" > "$work/edges.fresh"
+  if [ ! -s "$work/edges.fresh" ]; then
+    echo "upgrade: the data has no reference to build an edge from" >&2
+    failed=1
+  fi
+  check "dependency edges" "$work/edges.fresh" "$work/edges.upgraded"
+
   # New writes after the update: a history row, the next feed position, a notification.
   q -d "$OLD" > "$work/writes" <<'SQL'
 SELECT max(seq) AS head FROM metadata.sys_metadata_history \gset

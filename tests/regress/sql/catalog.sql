@@ -113,7 +113,7 @@ SELECT jsonb_pretty(metadata.import(bundle, dry_run => true) - 'items') FROM b;
 SELECT i ->> 'index' AS index, i ->> 'status' AS status, i ->> 'version' AS version
 FROM b, jsonb_array_elements(metadata.import(bundle, dry_run => true) -> 'items') i;
 SELECT count(*) AS rows_after_dry_run FROM metadata.sys_metadata;
--- The import (parents first: base before special).
+-- The import (dependencies first: base before special, account before the view naming it).
 SELECT i ->> 'index' AS index, i ->> 'type' AS type, i ->> 'name' AS name, i ->> 'scope' AS scope,
        i ->> 'status' AS status, i ->> 'version' AS version
 FROM b, jsonb_array_elements(metadata.import(bundle) -> 'items') i;

@@ -10,6 +10,15 @@ CREATE SCHEMA regress;
 CREATE FUNCTION regress.fails(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN EXECUTE sql; RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$;
+-- The same with the error's DETAIL and HINT (one line each).
+CREATE FUNCTION regress.fails_verbose(sql text) RETURNS TABLE (sqlstate text, message text, detail text, hint text)
+LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text; hnt text;
+BEGIN EXECUTE sql; RETURN QUERY SELECT NULL::text, 'no error', NULL::text, NULL::text;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+  RETURN QUERY SELECT st, msg, det, hnt;
+END $$;
 -- Empties the extension's tables as a superuser (bypassing the triggers that keep history
 -- append-only), restores the built-in types, and restarts the history's identity and the
 -- feed, so that each test sees what a fresh CREATE EXTENSION gives.
@@ -18,6 +27,7 @@ BEGIN
   SET LOCAL session_replication_role = replica;
   DELETE FROM metadata.sys_metadata_history;
   DELETE FROM metadata.sys_metadata;
+  DELETE FROM metadata.sys_metadata_reference;
   DELETE FROM metadata.sys_metadata_type;
   DELETE FROM metadata.sys_metadata_tenant_binding;
   SET LOCAL session_replication_role = origin;

@@ -69,7 +69,7 @@ SELECT count(*) AS rows FROM metadata.sys_metadata;
 
 -- Plain SQL writes obey the rules save() obeys: the type's JSON Schema (strict), locked
 -- paths, extends cycles and missing parents; the overlay records what it was written over.
-SELECT name FROM metadata.register_type('object', validation_mode => 'strict', locked_paths => '{/name}');
+SELECT name FROM metadata.register_type('object', validation_mode => 'strict', locked_paths => '{/name}', force => true);
 SELECT regress.fails($$INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'bad', 'system', '{"name": 1}')$$);
 INSERT INTO metadata.sys_metadata (type, name, scope, metadata) VALUES ('object', 'acct', 'system', '{"name": "acct", "fields": {}}');
 SET metadata.tenant_id = 'acme';

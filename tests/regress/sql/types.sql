@@ -65,7 +65,13 @@ SELECT name FROM metadata.register_type('gadget', validation_mode => 'lenient');
 SELECT version FROM metadata.save('gadget', 'g1', '{"name": "g1", "size": 0}', scope => 'system');
 SELECT name FROM metadata.register_type('gadget', validation_mode => 'off');
 SELECT version FROM metadata.save('gadget', 'g1', '{"name": "g1", "size": -1}', scope => 'system');
-SELECT name FROM metadata.register_type('gadget', validation_mode => 'strict');
+-- Back to strict over a stored document that fails: refused (23514, the documents in
+-- DETAIL) unless force; metadata.revalidate lists them, for anyone.
+SELECT regress.fails($$SELECT metadata.register_type('gadget', validation_mode => 'strict')$$);
+SELECT validation_mode FROM metadata.sys_metadata_type WHERE name = 'gadget';
+SELECT tenant_id, owner, name, errors -> 0 ->> 'instance_path' AS path, errors -> 0 ->> 'keyword' AS keyword
+FROM metadata.revalidate('gadget');
+SELECT name FROM metadata.register_type('gadget', validation_mode => 'strict', force => true);
 SELECT version FROM metadata.save('gadget', 'g1', '{"name": "g1", "size": 3, "color": "red"}', scope => 'system');
 -- It is the effective document that is validated: a patch may be partial, but a patch that
 -- breaks the result is refused.
@@ -87,7 +93,8 @@ SELECT name FROM metadata.register_type('gadget', validation_mode => 'lenient');
 SELECT metadata.bulk_save('[{"type": "gadget", "name": "g6", "metadata": {"name": "g6", "size": "big"}}]') -> 'succeeded' AS succeeded;
 SELECT name FROM metadata.register_type('gadget', validation_mode => 'off');
 SELECT metadata.bulk_save('[{"type": "gadget", "name": "g7", "metadata": {"name": "g7"}}]') -> 'succeeded' AS succeeded;
-SELECT name FROM metadata.register_type('gadget', validation_mode => 'strict');
+SELECT count(*) AS failing, string_agg(name, ', ' ORDER BY name) AS names FROM metadata.revalidate('gadget');
+SELECT name FROM metadata.register_type('gadget', validation_mode => 'strict', force => true);
 RESET metadata.tenant_id;
 
 -- Locked paths: overlays may not change them; the base may.
