@@ -335,7 +335,8 @@ ALTER FUNCTION metadata._require_reference_paths(jsonb) SET search_path = pg_cat
 -- cross into Rust once; the write trigger is Rust too (src/pg/trigger.rs) and runs the same
 -- checks for plain SQL writes; references are checked by the commit step.
 --
--- save, publish, delete and rollback gain expected_checksum, so they are created anew:
+-- save, publish, delete and rollback gain expected_checksum (delete also cascade),
+-- register_type and register_schemas gain force, so they are created anew:
 -- EXECUTE granted directly on them (not through the extension's roles) is listed here, to
 -- be granted again after the update.
 DO $warn$
@@ -347,7 +348,7 @@ BEGIN
         FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
         JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
         WHERE p.pronamespace = 'metadata'::regnamespace
-          AND p.proname IN ('save', 'publish', 'delete', 'rollback')
+          AND p.proname IN ('save', 'publish', 'delete', 'rollback', 'register_type', 'register_schemas')
           AND r.rolname NOT IN ('metadata_reader', 'metadata_editor', 'metadata_admin')
           AND r.oid <> p.proowner
     LOOP

@@ -8,6 +8,7 @@
 //! - [`pointer`]: JSON Pointer (RFC 6901) building for error messages.
 //! - [`layers`]: scopes, strategies, states and the rank of a layer (DESIGN §2–§3).
 //! - [`resolve`]: effective resolution of layered items, `extends` chains, staleness (DESIGN §3).
+//! - [`merge3`]: three-way merge of a customisation over a package upgrade.
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
 //! - [`names`]: the machine-name and type-name rules.
 //! - [`write`]: what save, publish and delete do to the rows of a layer key.
@@ -22,6 +23,7 @@ pub mod diff;
 pub mod document;
 pub mod layers;
 pub mod memo;
+pub mod merge3;
 pub mod names;
 pub mod pointer;
 pub mod policy;
