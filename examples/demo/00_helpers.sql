@@ -259,13 +259,13 @@ LANGUAGE sql IMMUTABLE AS $fn$
 $fn$;
 
 -- Runs one statement (a constant of this script) and reports how it failed.
-CREATE FUNCTION demo.try(stmt text, OUT code text, OUT message text)
+CREATE FUNCTION demo.try(stmt text, OUT code text, OUT message text, OUT detail text)
 LANGUAGE plpgsql AS $fn$
 BEGIN
   EXECUTE stmt;
   code := '00000';
   message := '(accepted)';
 EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+  GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
 END
 $fn$;

@@ -264,35 +264,61 @@ pub(crate) fn _dependencies(
         name!(found, bool),
     ),
 > {
-    let root = (
-        required(type_name, "type").to_owned(),
-        required(name, "name").to_owned(),
-    );
+    let root = item(type_name, name);
     let depth = bounded_depth(depth);
     type_info(&root.0);
     let audience = caller();
+    TableIterator::new(walk(root, depth, |(t, n), d| {
+        effective_references(t, n, &audience)
+            .into_iter()
+            .map(|r| {
+                let target = (r.target_type, r.target_name);
+                let found = exists(&target.0, &target.1, &audience);
+                let row = (
+                    d,
+                    target.0.clone(),
+                    target.1.clone(),
+                    t.clone(),
+                    n.clone(),
+                    r.path,
+                    found,
+                );
+                (row, found.then_some(target))
+            })
+            .collect()
+    }))
+}
+
+/// (type, name) of an argument pair; raises 22004 for a NULL.
+fn item(type_name: Option<&str>, name: Option<&str>) -> (String, String) {
+    (
+        required(type_name, "type").to_owned(),
+        required(name, "name").to_owned(),
+    )
+}
+
+/// Breadth first from `root` up to `depth`: `step(item, d)` gives the rows found at an
+/// item of depth `d`, each with the item to follow from it (if any); each item is
+/// followed once, so cycles end.
+fn walk<R>(
+    root: (String, String),
+    depth: i32,
+    mut step: impl FnMut(&(String, String), i32) -> Vec<(R, Option<(String, String)>)>,
+) -> Vec<R> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::from([root.clone()]);
     let mut queue = VecDeque::from([(root, 1)]);
-    while let Some(((t, n), d)) = queue.pop_front() {
-        for r in effective_references(&t, &n, &audience) {
-            let target = (r.target_type.clone(), r.target_name.clone());
-            let found = exists(&target.0, &target.1, &audience);
-            out.push((
-                d,
-                target.0.clone(),
-                target.1.clone(),
-                t.clone(),
-                n.clone(),
-                r.path,
-                found,
-            ));
-            if found && d < depth && seen.insert(target.clone()) {
-                queue.push_back((target, d + 1));
+    while let Some((at, d)) = queue.pop_front() {
+        for (row, next) in step(&at, d) {
+            out.push(row);
+            if let Some(next) = next {
+                if d < depth && seen.insert(next.clone()) {
+                    queue.push_back((next, d + 1));
+                }
             }
         }
     }
-    TableIterator::new(out)
+    out
 }
 
 /// Items that have an edge naming (`type_name`, `name`), as `(tenant, owner of a user
@@ -395,27 +421,20 @@ pub(crate) fn _dependents(
         name!(target_name, String),
     ),
 > {
-    let root = (
-        required(type_name, "type").to_owned(),
-        required(name, "name").to_owned(),
-    );
+    let root = item(type_name, name);
     let depth = bounded_depth(depth);
     let audience = caller();
-    let mut out = Vec::new();
-    let mut seen = BTreeSet::from([root.clone()]);
-    let mut queue = VecDeque::from([(root, 1)]);
-    while let Some(((t, n), d)) = queue.pop_front() {
-        for (dt, dn, paths) in direct_dependents(&t, &n, &audience) {
-            for path in paths {
-                out.push((d, dt.clone(), dn.clone(), path, t.clone(), n.clone()));
-            }
-            let next = (dt, dn);
-            if d < depth && seen.insert(next.clone()) {
-                queue.push_back((next, d + 1));
-            }
-        }
-    }
-    TableIterator::new(out)
+    TableIterator::new(walk(root, depth, |(t, n), d| {
+        direct_dependents(t, n, &audience)
+            .into_iter()
+            .flat_map(|(dt, dn, paths)| {
+                paths.into_iter().map(move |path| {
+                    let row = (d, dt.clone(), dn.clone(), path, t.clone(), n.clone());
+                    (row, Some((dt.clone(), dn.clone())))
+                })
+            })
+            .collect()
+    }))
 }
 
 /// Whose view: (tenant, user).
