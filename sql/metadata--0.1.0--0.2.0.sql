@@ -1375,17 +1375,9 @@ BEGIN
                             ELSE item -> 'metadata' END;
                 IF stored.id IS NOT NULL AND import.mode = 'skip' THEN
                     entry := entry || '{"status": "skipped"}';
-                ELSIF stored.id IS NOT NULL AND stored.checksum = metadata.checksum(doc)
-                      AND stored.strategy = coalesce(item ->> 'strategy', 'merge')
-                      AND stored.extends IS NOT DISTINCT FROM item ->> 'extends'
-                      AND stored.namespace::text = coalesce(item ->> 'namespace', 'default')
-                      AND stored.tags = coalesce(ARRAY(SELECT jsonb_array_elements_text(item -> 'tags')), '{}')
-                      AND stored.package_id IS NOT DISTINCT FROM item ->> 'package_id'
-                      AND stored.package_version IS NOT DISTINCT FROM item ->> 'package_version'
-                      AND (item_state = 'draft' OR stored.state = coalesce(item ->> 'state', 'active')) THEN
-                    -- What is stored: nothing to write (checked without resolving).
-                    entry := entry || jsonb_build_object('status', 'unchanged', 'version', stored.version);
                 ELSE
+                    -- (What is stored already was recognised above; save writes nothing
+                    -- for what is stored, and the version then says unchanged.)
                     written := metadata.save(item ->> 'type', item ->> 'name', doc, scope => item_scope,
                         owner => item ->> 'owner', strategy => coalesce(item ->> 'strategy', 'merge'),
                         state => coalesce(item ->> 'state', 'active'), extends => item ->> 'extends',

@@ -71,12 +71,6 @@ pub fn record(owner: pg_sys::Oid, new: Option<&Tuple>, old: Option<&Tuple>) {
 /// when the row's references did not change (most updates of a view keep its object) or
 /// its type has no reference paths.
 fn record_edges(owner: pg_sys::Oid, row: &Tuple, new: Option<&Tuple>, old: Option<&Tuple>) {
-    let type_name = row.text("type").unwrap_or_default();
-    let info = type_info(&type_name);
-    if info.reference_paths.is_empty() {
-        return;
-    }
-    let paths = &info.reference_paths;
     let unchanged_document = match (new, old) {
         (Some(n), Some(o)) => is_live(n) == is_live(o) && n.doc() == o.doc(),
         _ => false,
@@ -84,6 +78,14 @@ fn record_edges(owner: pg_sys::Oid, row: &Tuple, new: Option<&Tuple>, old: Optio
     if unchanged_document {
         return;
     }
+    let type_name = row.text("type").unwrap_or_default();
+    // The write function's (no query), else the registration's.
+    let paths = crate::pg::intent::statement_reference_paths(&type_name)
+        .unwrap_or_else(|| type_info(&type_name).reference_paths);
+    if paths.is_empty() {
+        return;
+    }
+    let paths = &paths;
     let after = new.map(|n| row_references(n, paths)).unwrap_or_default();
     let before = old.map(|o| row_references(o, paths)).unwrap_or_default();
     if after == before {

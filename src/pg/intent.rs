@@ -29,6 +29,8 @@ pub struct Intent {
     pub base_version: Option<i32>,
     /// The type checks references: the layer is checked again at commit.
     pub check_references: bool,
+    /// The type's reference paths, for the dependency edges the history trigger keeps.
+    pub reference_paths: Vec<(String, String)>,
 }
 
 /// The history operation a write function names (`None`: derived from the change).
@@ -55,6 +57,9 @@ thread_local! {
     static INTENT: RefCell<Option<Intent>> = const { RefCell::new(None) };
     static OP: Cell<Option<Op>> = const { Cell::new(None) };
     static NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The intent's type and reference paths, for the whole statement (the write trigger
+    /// takes the intent itself).
+    static PATHS: RefCell<Option<(String, Vec<(String, String)>)>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` (one statement) with `intent`, `op` and the change `note` visible to the
@@ -71,13 +76,30 @@ pub fn during<R>(
             INTENT.with(|i| i.borrow_mut().take());
             OP.with(|o| o.set(None));
             NOTE.with(|n| n.borrow_mut().take());
+            PATHS.with(|p| p.borrow_mut().take());
         }
     }
+    PATHS.with(|p| {
+        *p.borrow_mut() = intent
+            .as_ref()
+            .map(|i| (i.type_name.clone(), i.reference_paths.clone()))
+    });
     INTENT.with(|i| *i.borrow_mut() = intent);
     OP.with(|o| o.set(op));
     NOTE.with(|n| *n.borrow_mut() = note.filter(|n| !n.is_empty()).map(str::to_owned));
     let _clear = Clear;
     f()
+}
+
+/// The reference paths of `type_name` as the running write function read them (`None`
+/// outside one, or for another type: the caller reads the registration).
+pub fn statement_reference_paths(type_name: &str) -> Option<Vec<(String, String)>> {
+    PATHS.with(|p| {
+        p.borrow()
+            .as_ref()
+            .filter(|(t, _)| t == type_name)
+            .map(|(_, paths)| paths.clone())
+    })
 }
 
 /// The intent, taken, if it is about the row the trigger sees: the same layer key, strategy,

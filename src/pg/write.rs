@@ -281,6 +281,7 @@ pub fn save_layer(client: &mut SpiClient<'_>, info: &TypeInfo, save: Save<'_>) -
             base_checksum,
             base_version: write.base_version,
             check_references: info.checks_references(),
+            reference_paths: info.reference_paths.clone(),
         };
         let a = &write.attributes;
         let written = during(Some(intent), save.op, save.note, || match write.target {
@@ -563,6 +564,7 @@ pub(crate) fn _publish(
             base_checksum,
             base_version: None,
             check_references: info.checks_references(),
+            reference_paths: info.reference_paths.clone(),
         };
         match plan {
             PublishPlan::Activate(draft) => during(Some(intent), Some(Op::Publish), None, || {
