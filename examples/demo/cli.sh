@@ -11,8 +11,10 @@ echo '$ metadata --tenant acme pull repo/metadata'
 cli pull "$repo/metadata"
 git -C "$repo" add -A
 git -C "$repo" -c user.email=demo@example -c user.name=demo commit -qm "pulled"
-echo "  $(git -C "$repo" ls-files | wc -l) files, e.g. $(git -C "$repo" ls-files | grep platform.acme | head -1)"
-file=$(git -C "$repo" ls-files | grep '^metadata/object/.*\.platform\.acme\.json$' | head -1)
+# (awk reads all its input: `| head -1` could end the script by SIGPIPE under pipefail.)
+first() { awk -v re="$1" '$0 ~ re && !done { print; done = 1 }'; }
+echo "  $(git -C "$repo" ls-files | wc -l) files, e.g. $(git -C "$repo" ls-files | first 'platform[.]acme')"
+file=$(git -C "$repo" ls-files | first '^metadata/object/.*[.]platform[.]acme[.]json$')
 python3 - "$repo/$file" <<'PY'
 import json, sys
 item = json.load(open(sys.argv[1]))

@@ -20,6 +20,7 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"; "$PG_BIN/dropdb" --if-exists "$DB" 2>/dev/null' EXIT
 fail() { echo "cli: FAIL: $*" >&2; exit 1; }
+trap 'echo "cli: FAIL: line $LINENO: $BASH_COMMAND exited with $?" >&2' ERR
 
 cargo build --quiet --manifest-path "$ROOT/cli/Cargo.toml"
 metadata() { "$ROOT/cli/target/debug/metadata" --tenant acme "$@"; }
@@ -47,8 +48,13 @@ git -C "$repo" add -A && git -C "$repo" -c user.email=ci@example -c user.name=ci
 files=$(git -C "$repo" ls-files | wc -l)
 
 # Two edits: a label of the system layer of the first object, and a member of a tenant overlay.
-first=$(ls "$repo"/metadata/object/*.system.json | head -1)
-overlay=$(ls "$repo"/metadata/*/*.platform.acme.json | head -1)
+# (Globs, not `ls | head`: under pipefail, head closing the pipe early can kill ls with
+# SIGPIPE and end the script without a word.)
+systems=("$repo"/metadata/object/*.system.json)
+overlays=("$repo"/metadata/*/*.platform.acme.json)
+first=${systems[0]}
+overlay=${overlays[0]}
+[ -f "$first" ] && [ -f "$overlay" ] || fail "the pull wrote no object system layer or acme overlay"
 python3 - "$first" "$overlay" <<'PY'
 import json, sys
 for path, (key, value) in zip(sys.argv[1:], [("label", "Edited in git"), ("description", "An overlay edited in git")]):
