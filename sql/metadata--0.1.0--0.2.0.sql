@@ -1503,7 +1503,8 @@ BEGIN ATOMIC
 END;
 
 -- Dependencies (DESIGN §4 "Catalog"): from the types' reference paths, kept by the write
--- path as edges (metadata.sys_metadata_reference, src/pg/dependencies.rs).
+-- path as edges (metadata.sys_metadata_reference, src/pg/edges.rs; queried by
+-- src/pg/dependencies.rs).
 CREATE FUNCTION metadata.dependencies(type text, name text, depth integer DEFAULT 1)
 RETURNS TABLE (depth integer, type text, name text, referrer_type text, referrer_name text,
                path text, found boolean)

@@ -91,11 +91,20 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/catalog.sql",
     name = "catalog",
+    requires = ["schema"]
+);
+pgrx::extension_sql_file!(
+    "../sql/import.sql",
+    name = "import",
+    requires = ["catalog", pg::dependencies::_import_order]
+);
+pgrx::extension_sql_file!(
+    "../sql/dependencies.sql",
+    name = "dependencies",
     requires = [
         "schema",
         pg::dependencies::_dependencies,
         pg::dependencies::_dependents,
-        pg::dependencies::_import_order,
         pg::revalidate::_revalidate
     ]
 );

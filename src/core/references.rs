@@ -38,6 +38,24 @@ pub fn references(doc: &Value, paths: &[(String, String)]) -> Vec<Reference> {
     found.into_iter().collect()
 }
 
+/// `[{"path", "type"}]` (as `sys_metadata_type.reference_paths` holds them) as `(path,
+/// type)` pairs; entries of another shape are skipped (the registration refuses them).
+pub fn parse_paths(value: &Value) -> Vec<(String, String)> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| {
+                    Some((
+                        r["path"].as_str()?.to_owned(),
+                        r["type"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The paths at which `refs` name item (`target_type`, `target_name`), in order.
 pub fn paths_naming<'a>(
     refs: &'a [Reference],
@@ -136,6 +154,16 @@ mod tests {
         assert_eq!(paths_naming(&refs, "object", "account").count(), 1);
         assert_eq!(paths_naming(&refs, "view", "account").count(), 1);
         assert_eq!(paths_naming(&refs, "object", "lead").count(), 0);
+    }
+
+    #[test]
+    fn reference_paths_parse_and_skip_malformed_entries() {
+        let v = json!([{"path": "/object", "type": "object"}, {"path": "/x"}, 7]);
+        assert_eq!(
+            parse_paths(&v),
+            vec![("/object".to_owned(), "object".to_owned())]
+        );
+        assert!(parse_paths(&json!(null)).is_empty());
     }
 
     #[test]

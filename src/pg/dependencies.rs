@@ -1,16 +1,14 @@
-//! Dependencies between items (DESIGN §4 "Catalog"): the reference edges the write path
-//! keeps in `metadata.sys_metadata_reference`, `dependencies` and `dependents`, and the
-//! check that refuses to delete an item others depend on.
+//! Dependencies between items (DESIGN §4 "Catalog"): `dependencies` and `dependents`, the
+//! check that refuses to delete an item others depend on, and the load order of `import`.
 //!
-//! An edge records what one live layer row names at its type's reference paths
-//! (`crate::core::references`). A layer row names what its own document says, which for
-//! an overlay may differ from the effective document (an overlay can change a view's
-//! object). The edges are therefore a candidate index: `dependents` and the delete check
+//! The edges (`crate::pg::edges`) record what each live layer row's own document names,
+//! which for an overlay may differ from the effective document (an overlay can change a
+//! view's object). The edges are therefore a candidate index: `dependents` and the delete check
 //! confirm each candidate on its effective document for the audience concerned, so an
 //! item counts as a dependent exactly when its effective document names the target.
 //!
-//! The edges are written by the extension (as its owner, like history); callers read them
-//! under the row level security of `sys_metadata`. The delete check reads them as the
+//! Callers read the edges under the row level security of `sys_metadata`. The delete
+//! check reads them as the
 //! extension's owner, across tenants, as Postgres' own foreign key checks run as the
 //! table's owner: deleting a global row must not break tenants' items that the deleting
 //! administrator does not see.
@@ -18,12 +16,11 @@
 use crate::core::references::{paths_naming, references, Reference};
 use crate::core::resolve::{fold, Resolver};
 use crate::pg::context::{current_tenant, current_user};
-use crate::pg::errors::{raise, required};
+use crate::pg::errors::{item_of, listed, notice, raise, required};
 use crate::pg::key::LayerKey;
-use crate::pg::owner::{as_role, extension_owner, require_admin};
+use crate::pg::owner::{as_role, extension_owner};
 use crate::pg::source::{read_document, Audience, SpiSource};
-use crate::pg::statements::{run, TEXT, TEXT_ARRAY};
-use crate::pg::tuple::Tuple;
+use crate::pg::statements::{run, TEXT};
 use crate::pg::types::{find_type, type_info};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -33,168 +30,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// The deepest `depth` that `dependencies` and `dependents` follow.
 const MAX_DEPTH: i32 = 32;
-/// Dependents named in the DETAIL of a refused delete (the count says how many in all).
-const DETAIL_LIMIT: usize = 20;
-
-fn is_live(row: &Tuple) -> bool {
-    matches!(row.text("state").as_deref(), Some("active" | "deprecated"))
-}
-
-/// The references a stored row's document makes (none unless the row is live).
-fn row_references(row: &Tuple, paths: &[(String, String)]) -> Vec<Reference> {
-    if !is_live(row) {
-        return Vec::new();
-    }
-    // A stored document was parsed when written; one that no longer parses names nothing.
-    row.doc()
-        .to_document()
-        .map(|doc| references(&doc, paths))
-        .unwrap_or_default()
-}
-
-/// The after-write step of the history trigger, for every write (the API's or plain
-/// SQL): a live row that stops being live (archived, or deleted) by plain SQL must not
-/// leave dependents naming a missing item ([`check_delete`]; `delete(...)` checks after
-/// its statement); then the row's edges are brought to what its document names now.
-pub fn record(owner: pg_sys::Oid, new: Option<&Tuple>, old: Option<&Tuple>) {
-    let row = new.or(old).expect("a row trigger has a row");
-    if old.is_some_and(is_live)
-        && !new.is_some_and(is_live)
-        && crate::pg::intent::deleting_now().is_none()
-    {
-        check_delete(&row.key(), false);
-    }
-    record_edges(owner, row, new, old);
-}
-
-/// Brings the edges of the written row to what its document names now. Writes nothing
-/// when the row's references did not change (most updates of a view keep its object) or
-/// its type has no reference paths.
-fn record_edges(owner: pg_sys::Oid, row: &Tuple, new: Option<&Tuple>, old: Option<&Tuple>) {
-    let unchanged_document = match (new, old) {
-        (Some(n), Some(o)) => is_live(n) == is_live(o) && n.doc() == o.doc(),
-        _ => false,
-    };
-    if unchanged_document {
-        return;
-    }
-    let type_name = row.text("type").unwrap_or_default();
-    // The write function's (no query), else the registration's.
-    let paths = crate::pg::intent::statement_reference_paths(&type_name)
-        .unwrap_or_else(|| type_info(&type_name).reference_paths);
-    if paths.is_empty() {
-        return;
-    }
-    let paths = &paths;
-    let after = new.map(|n| row_references(n, paths)).unwrap_or_default();
-    let before = old.map(|o| row_references(o, paths)).unwrap_or_default();
-    if after == before {
-        return;
-    }
-    let id = row.get::<pgrx::Uuid>("id").expect("id is NOT NULL");
-    as_role(owner, || {
-        Spi::connect_mut(|client| {
-            if !before.is_empty() {
-                run(
-                    client,
-                    "references/forget",
-                    || {
-                        "DELETE FROM metadata.sys_metadata_reference \
-                         WHERE item_id OPERATOR(pg_catalog.=) $1"
-                            .to_owned()
-                    },
-                    &[pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::UUIDOID)],
-                    &[id.into()],
-                    |_| (),
-                );
-            }
-            if after.is_empty() {
-                return;
-            }
-            let column = |f: fn(&Reference) -> &str| -> Vec<String> {
-                after.iter().map(|r| f(r).to_owned()).collect()
-            };
-            let args: [DatumWithOid; 9] = [
-                id.into(),
-                row.text("tenant_id").into(),
-                type_name.as_str().into(),
-                row.text("name").into(),
-                row.text("scope").into(),
-                row.text("owner").into(),
-                column(|r| &r.path).into(),
-                column(|r| &r.target_type).into(),
-                column(|r| &r.target_name).into(),
-            ];
-            run(
-                client,
-                "references/record",
-                || {
-                    "INSERT INTO metadata.sys_metadata_reference \
-                       (item_id, tenant_id, type, name, scope, owner, path, target_type, target_name) \
-                     SELECT $1, $2, $3, $4, $5, $6, r.path, r.target_type, r.target_name \
-                     FROM ROWS FROM (pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9)) \
-                          AS r(path, target_type, target_name)"
-                        .to_owned()
-                },
-                &[
-                    pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::UUIDOID),
-                    TEXT,
-                    TEXT,
-                    TEXT,
-                    TEXT,
-                    TEXT,
-                    TEXT_ARRAY,
-                    TEXT_ARRAY,
-                    TEXT_ARRAY,
-                ],
-                &args,
-                |_| (),
-            );
-        })
-    });
-}
-
-/// `[{path, target_type, target_name}]` that `doc` names at `reference_paths` (as
-/// `sys_metadata_type.reference_paths` holds them), sorted by path. For SQL that needs the
-/// rule: the upgrade's and a type change's rebuild of the edges. Errors: 22004.
-#[pg_extern(immutable, parallel_safe)]
-pub(crate) fn _references(
-    doc: Option<JsonB>,
-    reference_paths: Option<JsonB>,
-) -> TableIterator<
-    'static,
-    (
-        name!(path, String),
-        name!(target_type, String),
-        name!(target_name, String),
-    ),
-> {
-    let doc = doc.map(|d| d.0).unwrap_or(Value::Null);
-    let paths = parse_paths(&reference_paths.map(|p| p.0).unwrap_or(Value::Null));
-    TableIterator::new(
-        references(&doc, &paths)
-            .into_iter()
-            .map(|r| (r.path, r.target_type, r.target_name)),
-    )
-}
-
-/// `[{"path", "type"}]` as `(path, type)`; entries of another shape are skipped (the
-/// registration refuses them).
-pub fn parse_paths(value: &Value) -> Vec<(String, String)> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| {
-                    Some((
-                        r["path"].as_str()?.to_owned(),
-                        r["type"].as_str()?.to_owned(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// The effective document of (`type_name`, `name`) for `audience`, `None` when the item
 /// has no layer or does not resolve (a missing parent, a cycle: it names nothing then).
@@ -452,15 +287,13 @@ struct Broken {
 
 impl Broken {
     fn describe(&self) -> String {
-        let mut out = format!("{} \"{}\"", self.type_name, self.name);
-        if let Some(t) = &self.audience.tenant {
-            out.push_str(&format!(" of tenant {t}"));
-        }
-        if let Some(u) = &self.audience.user {
-            out.push_str(&format!(" of user {u}"));
-        }
-        out.push_str(&format!(" names it at {}", self.paths.join(", ")));
-        out
+        let who = item_of(
+            &self.type_name,
+            &self.name,
+            self.audience.tenant.as_deref(),
+            self.audience.user.as_deref(),
+        );
+        format!("{who} names it at {}", self.paths.join(", "))
     }
 }
 
@@ -529,25 +362,14 @@ pub fn check_delete(key: &LayerKey, cascade: bool) {
     if broken.is_empty() {
         return;
     }
-    let mut lines: Vec<String> = broken
-        .iter()
-        .take(DETAIL_LIMIT)
-        .map(Broken::describe)
-        .collect();
-    if broken.len() > DETAIL_LIMIT {
-        lines.push(format!("and {} more", broken.len() - DETAIL_LIMIT));
-    }
-    let detail = lines.join("\n");
+    let detail = listed(broken.iter().map(Broken::describe), broken.len());
     let what = format!("{} \"{}\"", key.type_name, key.name);
     let count = broken.len();
     if cascade {
-        pgrx::pg_sys::panic::ErrorReport::new(
-            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        notice(
             format!("deleting {what} leaves {count} dependent item(s) naming it"),
-            "metadata",
-        )
-        .set_detail(detail)
-        .report(PgLogLevel::NOTICE);
+            detail,
+        );
         return;
     }
     crate::pg::errors::raise_with(
@@ -557,58 +379,6 @@ pub fn check_delete(key: &LayerKey, cascade: bool) {
         Some("Change or delete the dependents first, or pass cascade => true to delete it anyway (the dependents are reported)."
             .to_owned()),
     );
-}
-
-/// Rebuilds the dependency edges of the live rows of `type_name` (of every type when
-/// NULL) from their documents and the type's reference paths now, as the extension's
-/// owner; returns the number of edges. Run when a type's reference paths change (the
-/// trigger of `sys_metadata_type`) and by the upgrade that introduced the edges. Errors:
-/// 42501 unless metadata_admin.
-#[pg_extern(volatile, parallel_unsafe)]
-pub(crate) fn _rebuild_references(type_name: Option<&str>) -> i64 {
-    require_admin("rebuilding dependency edges");
-    let Some(owner) = extension_owner() else {
-        return 0;
-    };
-    as_role(owner, || {
-        Spi::connect_mut(|client| {
-            let args: [DatumWithOid; 1] = [type_name.into()];
-            run(
-                client,
-                "references/clear",
-                || {
-                    "DELETE FROM metadata.sys_metadata_reference r \
-                     WHERE $1::pg_catalog.text IS NULL OR r.type OPERATOR(pg_catalog.=) $1"
-                        .to_owned()
-                },
-                &[TEXT],
-                &args,
-                |_| (),
-            );
-            let args: [DatumWithOid; 1] = [type_name.into()];
-            run(
-                client,
-                "references/rebuild",
-                || {
-                    "WITH added AS (INSERT INTO metadata.sys_metadata_reference \
-                       (item_id, tenant_id, type, name, scope, owner, path, target_type, target_name) \
-                     SELECT m.id, m.tenant_id, m.type, m.name, m.scope, m.owner, \
-                            r.path, r.target_type, r.target_name \
-                     FROM metadata.sys_metadata m \
-                     JOIN metadata.sys_metadata_type t ON t.name OPERATOR(pg_catalog.=) m.type \
-                     CROSS JOIN LATERAL metadata._references(m.metadata, t.reference_paths) r \
-                     WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['active', 'deprecated']::pg_catalog.text[]) \
-                       AND t.reference_paths OPERATOR(pg_catalog.<>) '[]'::pg_catalog.jsonb \
-                       AND ($1::pg_catalog.text IS NULL OR m.type OPERATOR(pg_catalog.=) $1) \
-                     RETURNING 1) SELECT pg_catalog.count(*) FROM added"
-                        .to_owned()
-                },
-                &[TEXT],
-                &args,
-                |table| table.first().get::<i64>(1).ok().flatten().unwrap_or(0),
-            )
-        })
-    })
 }
 
 /// The order in which `import` writes the items of a bundle (`[{type, name, metadata,

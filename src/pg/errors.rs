@@ -30,6 +30,42 @@ pub fn raise_with(
     unreachable!("ERROR does not return")
 }
 
+/// How many lines a DETAIL lists (items that depend, documents that fail) before it
+/// says how many more there are.
+pub const DETAIL_LINES: usize = 20;
+
+/// A DETAIL of at most [`DETAIL_LINES`] of `lines`, then `and N more` of `total`.
+pub fn listed(lines: impl Iterator<Item = String>, total: usize) -> String {
+    let mut out: Vec<String> = lines.take(DETAIL_LINES).collect();
+    if total > out.len() {
+        out.push(format!("and {} more", total - out.len()));
+    }
+    out.join("\n")
+}
+
+/// An item as a DETAIL line names it: `type "name"`, then ` of tenant t`, ` of user u`.
+pub fn item_of(type_name: &str, name: &str, tenant: Option<&str>, user: Option<&str>) -> String {
+    let mut out = format!("{type_name} \"{name}\"");
+    if let Some(t) = tenant {
+        out.push_str(&format!(" of tenant {t}"));
+    }
+    if let Some(u) = user {
+        out.push_str(&format!(" of user {u}"));
+    }
+    out
+}
+
+/// Reports a NOTICE (SQLSTATE 00000) with a DETAIL.
+pub fn notice(message: String, detail: String) {
+    ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        message,
+        "metadata",
+    )
+    .set_detail(detail)
+    .report(PgLogLevel::NOTICE);
+}
+
 /// `value`, or ERROR 22004 null_value_not_allowed naming `what` when it is NULL.
 pub fn required<'a>(value: Option<&'a str>, what: &str) -> &'a str {
     value.unwrap_or_else(|| {

@@ -10,7 +10,7 @@
 //! * The note is the write function's `change_note`, else the setting
 //!   `metadata.change_note`; who made the change is the row's `updated_by` (set by the write
 //!   trigger), for a DELETE the actor (`metadata.user_id`, else the role).
-//! * The same trigger keeps the row's dependency edges (`crate::pg::dependencies::record`).
+//! * The same trigger keeps the row's dependency edges (`crate::pg::edges::record`).
 //! * An UPDATE that changed nothing (same version) has no history row; rows a restore
 //!   brings back (`metadata._restoring()`) already have theirs.
 
@@ -84,7 +84,7 @@ fn sys_metadata_after_write<'a>(
     };
     // SAFETY: the trigger relation's catalog row; its owner is the extension's owner.
     let owner = unsafe { (*(*td.tg_relation).rd_rel).relowner };
-    crate::pg::dependencies::record(owner, new.as_ref(), old.as_ref());
+    crate::pg::edges::record(owner, new.as_ref(), old.as_ref());
     if named == Some(Op::Skip) {
         return Ok(None);
     }

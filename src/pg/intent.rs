@@ -12,6 +12,9 @@ use crate::core::layers::{Scope, Strategy};
 use crate::pg::jsonb::JsonbBytes;
 use std::cell::{Cell, RefCell};
 
+/// Reference paths of a type: `(JSON Pointer with *, target type)`.
+pub type ReferencePaths = Vec<(String, String)>;
+
 /// A layer about to be written, as checked by the write function.
 #[derive(Debug, Clone)]
 pub struct Intent {
@@ -59,7 +62,7 @@ thread_local! {
     static NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
     /// The intent's type and reference paths, for the whole statement (the write trigger
     /// takes the intent itself).
-    static PATHS: RefCell<Option<(String, Vec<(String, String)>)>> = const { RefCell::new(None) };
+    static PATHS: RefCell<Option<(String, ReferencePaths)>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` (one statement) with `intent`, `op` and the change `note` visible to the
@@ -93,7 +96,7 @@ pub fn during<R>(
 
 /// The reference paths of `type_name` as the running write function read them (`None`
 /// outside one, or for another type: the caller reads the registration).
-pub fn statement_reference_paths(type_name: &str) -> Option<Vec<(String, String)>> {
+pub fn statement_reference_paths(type_name: &str) -> Option<ReferencePaths> {
     PATHS.with(|p| {
         p.borrow()
             .as_ref()

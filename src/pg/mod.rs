@@ -8,6 +8,7 @@ pub(crate) mod checks;
 mod context;
 pub(crate) mod dependencies;
 pub(crate) mod documents;
+pub(crate) mod edges;
 mod errors;
 pub(crate) mod feed;
 pub(crate) mod history;

@@ -5,7 +5,7 @@
 
 use crate::core::resolve::{fold, Resolver};
 use crate::core::schema::{errors, SchemaError};
-use crate::pg::errors::{raise_with, required};
+use crate::pg::errors::{item_of, listed, notice, raise_with, required};
 use crate::pg::owner::{as_role, extension_owner, require_admin};
 use crate::pg::source::{read_document, Audience, SpiSource};
 use crate::pg::statements::{run, TEXT};
@@ -129,14 +129,11 @@ pub(crate) fn _revalidate(
     }))
 }
 
-/// Failing documents named in a DETAIL (the count says how many in all).
-const DETAIL_LIMIT: usize = 20;
-
 /// Run by `register_type` and `register_schemas` (metadata_admin) after they changed the
 /// schema or mode of `type`: revalidates every tenant's stored effective documents of the
-/// type (unless its mode is `off`) and returns how many fail. When some do, a `strict` type refuses the change with
-/// 23514 check_violation (the documents in DETAIL) unless `force`; otherwise a NOTICE says
-/// how many fail and which. Errors: 23514, 42501.
+/// type (unless its mode is `off`) and returns how many fail. When some do, a `strict`
+/// type refuses the change with 23514 check_violation (the documents in DETAIL) unless
+/// `force`; otherwise a NOTICE says how many fail and which. Errors: 23514, 42501.
 #[pg_extern(volatile, parallel_unsafe)]
 pub(crate) fn _check_registration(type_name: Option<&str>, force: Option<bool>) -> i32 {
     let type_name = required(type_name, "type").to_owned();
@@ -152,24 +149,14 @@ pub(crate) fn _check_registration(type_name: Option<&str>, force: Option<bool>) 
     if failed.is_empty() {
         return 0;
     }
-    let mut lines: Vec<String> = failed
-        .iter()
-        .take(DETAIL_LIMIT)
-        .map(|(tenant, user, name, errors)| {
-            let mut who = format!("{type_name} \"{name}\"");
-            if let Some(t) = tenant {
-                who.push_str(&format!(" of tenant {t}"));
-            }
-            if let Some(u) = user {
-                who.push_str(&format!(" of user {u}"));
-            }
-            let first = &errors[0];
-            format!("{who}: \"{}\": {}", first.instance_path, first.message)
-        })
-        .collect();
-    if failed.len() > DETAIL_LIMIT {
-        lines.push(format!("and {} more", failed.len() - DETAIL_LIMIT));
-    }
+    let lines = failed.iter().map(|(tenant, user, name, errors)| {
+        let who = item_of(&type_name, name, tenant.as_deref(), user.as_deref());
+        format!(
+            "{who}: \"{}\": {}",
+            errors[0].instance_path, errors[0].message
+        )
+    });
+    let detail = listed(lines, failed.len());
     let message = format!(
         "{} of {checked} stored effective documents of type \"{type_name}\" do not satisfy its new schema",
         failed.len()
@@ -178,16 +165,10 @@ pub(crate) fn _check_registration(type_name: Option<&str>, force: Option<bool>) 
         raise_with(
             PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
             message,
-            Some(lines.join("\n")),
+            Some(detail),
             Some("Fix those documents first, or pass force => true to register the schema anyway (metadata.revalidate lists them).".to_owned()),
         );
     }
-    pgrx::pg_sys::panic::ErrorReport::new(
-        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
-        message,
-        "metadata",
-    )
-    .set_detail(lines.join("\n"))
-    .report(pgrx::PgLogLevel::NOTICE);
+    notice(message, detail);
     i32::try_from(failed.len()).unwrap_or(i32::MAX)
 }

@@ -76,7 +76,6 @@ pub fn find_type(type_name: &str) -> Option<TypeInfo> {
                     .ok()
                     .flatten()
                     .map_or(Value::Null, |j| j.0);
-                let text = |v: &Value| v.as_str().map(str::to_owned);
                 Some(TypeInfo {
                     name: type_name.to_owned(),
                     validation_mode: row
@@ -85,14 +84,7 @@ pub fn find_type(type_name: &str) -> Option<TypeInfo> {
                         .flatten()
                         .unwrap_or_else(|| "strict".to_owned()),
                     locked_paths: row.get::<Vec<String>>(2).ok().flatten().unwrap_or_default(),
-                    reference_paths: refs
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|r| Some((text(&r["path"])?, text(&r["type"])?)))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    reference_paths: crate::core::references::parse_paths(&refs),
                     check_references: row.get::<bool>(4).ok().flatten().unwrap_or(true),
                     supports_overlay: row.get::<bool>(5).ok().flatten().unwrap_or(true),
                     allow_runtime_create: row.get::<bool>(6).ok().flatten().unwrap_or(true),
