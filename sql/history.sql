@@ -12,7 +12,7 @@ CREATE TABLE metadata.sys_metadata_history (
     -- Position in the change feed, set at commit (NULL only inside the writing transaction).
     seq               bigint,
     item_id           uuid NOT NULL,
-    op                text NOT NULL CHECK (op IN ('create', 'update', 'publish', 'revert', 'delete')),
+    op                text NOT NULL CHECK (op IN ('create', 'update', 'publish', 'revert', 'delete', 'upgrade')),
     tenant_id         text,
     type              text NOT NULL,
     name              text NOT NULL,

@@ -15,7 +15,7 @@ AS $fn$
 DECLARE
     allowed constant text[] := ARRAY['type', 'name', 'metadata', 'scope', 'tenant_id', 'owner',
         'strategy', 'extends', 'state', 'namespace', 'tags', 'package_id', 'package_version',
-        'checksum', 'expected_checksum', 'change_note'];
+        'managed_by', 'checksum', 'expected_checksum', 'change_note'];
     caller_tenant text := current_setting('metadata.tenant_id', true);
     items jsonb;
     item jsonb;
@@ -67,6 +67,7 @@ BEGIN
                            AND m.tags = coalesce(ARRAY(SELECT jsonb_array_elements_text(e.item -> 'tags')), '{}')
                            AND m.package_id IS NOT DISTINCT FROM e.item ->> 'package_id'
                            AND m.package_version IS NOT DISTINCT FROM e.item ->> 'package_version'
+                           AND (NOT e.item ? 'managed_by' OR m.managed_by = e.item ->> 'managed_by')
                            AND (NOT e.item ? 'expected_checksum' OR m.checksum = e.item ->> 'expected_checksum')) END
             FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n),
                  LATERAL (SELECT coalesce(e.item ->> 'scope', 'platform') AS scope) AS sc,
@@ -132,6 +133,7 @@ BEGIN
                         namespace => coalesce(item ->> 'namespace', 'default'),
                         tags => coalesce(ARRAY(SELECT jsonb_array_elements_text(item -> 'tags')), '{}'),
                         package_id => item ->> 'package_id', package_version => item ->> 'package_version',
+                        managed_by => item ->> 'managed_by',
                         change_note => coalesce(item ->> 'change_note', 'import'));
                     entry := entry || CASE
                         WHEN stored.id IS NULL THEN jsonb_build_object('status', 'created', 'version', written.version)
@@ -225,8 +227,8 @@ $fn$;
 COMMENT ON FUNCTION metadata.import(jsonb, text, boolean, boolean, boolean) IS
   'Imports a bundle (the format of export: items {type, name, metadata} with scope, '
   'tenant_id, owner, strategy, extends, state, namespace, tags, package_id, package_version, '
-  'expected_checksum, change_note; checksum is ignored) through save, and returns a report '
-  '{written, dry_run, total, counts, items: [{index, pointer, type, name, scope, tenant_id, '
+  'managed_by, expected_checksum, change_note; checksum is ignored) through save, and '
+  'returns a report {written, dry_run, total, counts, items: [{index, pointer, type, name, scope, tenant_id, '
   'owner, status, version, diff, sqlstate, message, detail}]}, status created, updated (diff: '
   'RFC 6902), unchanged, skipped, deleted, conflict or invalid. mode: overwrite (the item''s '
   'document and attributes), merge (the item''s document as an RFC 7396 merge patch over the '

@@ -123,14 +123,17 @@ COMMENT ON FUNCTION metadata.exists(text, text, text, text) IS
 
 CREATE FUNCTION metadata.publish(type text, name text, scope text DEFAULT 'platform',
                                  owner text DEFAULT NULL, expected_version integer DEFAULT NULL,
-                                 force boolean DEFAULT false, expected_checksum text DEFAULT '*')
+                                 force boolean DEFAULT false, expected_checksum text DEFAULT '*',
+                                 change_note text DEFAULT NULL)
 RETURNS metadata.sys_metadata
 LANGUAGE sql VOLATILE
-RETURN metadata._publish(type, name, scope, owner, expected_version, force, expected_checksum);
-COMMENT ON FUNCTION metadata.publish(text, text, text, text, integer, boolean, text) IS
+RETURN metadata._publish(type, name, scope, owner, expected_version, force, expected_checksum,
+                         change_note);
+COMMENT ON FUNCTION metadata.publish(text, text, text, text, integer, boolean, text, text) IS
   'Promotes the draft layer of (type, name) at scope to active: the live row takes the '
   'draft''s document and attributes (version + 1) and the draft row goes; without a live row '
-  'the draft row becomes it. One change: one history row (op publish), one event. Returns '
+  'the draft row becomes it. One change: one history row (op publish, change_note), one '
+  'event. Returns '
   'the live row. Errors: P0002 no draft, 40001 expected_version / expected_checksum (of the '
   'draft) mismatch, or the live layer is no longer the version the draft was saved over '
   '(force => true publishes anyway), and those of the checks of save.';

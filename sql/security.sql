@@ -175,13 +175,16 @@ BEGIN
                    ('TABLE', 'metadata.sys_metadata_history', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_reference', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.sys_metadata_package', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'INSERT'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'INSERT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'UPDATE'),
-                   ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'DELETE')
+                   ('TABLE', 'metadata.sys_metadata_type', 'metadata_admin', 'DELETE'),
+                   ('TABLE', 'metadata.sys_metadata_package', 'metadata_admin', 'INSERT'),
+                   ('TABLE', 'metadata.sys_metadata_package', 'metadata_admin', 'UPDATE')
             UNION ALL
             SELECT 'TABLE', 'metadata.sys_metadata', 'metadata_editor', privilege || ' (' || col || ')'
             FROM unnest(ARRAY['INSERT', 'UPDATE']) AS privilege,

@@ -109,6 +109,16 @@ pgrx::extension_sql_file!(
     ]
 );
 pgrx::extension_sql_file!(
+    "../sql/packages.sql",
+    name = "packages",
+    requires = [
+        "import",
+        "dependencies",
+        pg::packages::_upgrade_package,
+        pg::packages::_archive_overlays
+    ]
+);
+pgrx::extension_sql_file!(
     "../sql/release.sql",
     name = "release",
     requires = ["schema", pg::release::_library_version]

@@ -125,7 +125,7 @@ export declare const ALL_TENANTS: unique symbol;
 /** A row of the change feed as FeedFollower hands it on (a history row). */
 export interface FeedRow {
   seq: number;
-  op: 'create' | 'update' | 'delete' | 'publish' | 'revert';
+  op: 'create' | 'update' | 'delete' | 'publish' | 'revert' | 'upgrade';
   tenant_id: string | null;
   type: string;
   name: string;

@@ -285,7 +285,73 @@ fn doc() -> impl Generator<Value = Value> {
         .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }
 
+/// A merge patch: a document whose members may also be `null` (remove).
+fn patch() -> impl Generator<Value = Value> {
+    let member = prop_oneof![leaf(), Just(Value::Null)].prop_recursive(2, 12, 3, |inner| {
+        prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c"]), inner, 0..3)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    });
+    prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c", "d"]), member, 0..4)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+}
+
+/// Every JSON Pointer of `doc` (the root, each member of each object), with its value.
+fn pointers(doc: &Value, at: String, out: &mut Vec<String>) {
+    if let Value::Object(m) = doc {
+        for (k, v) in m {
+            let p = format!("{at}/{}", escape_token(k));
+            out.push(p.clone());
+            pointers(v, p, out);
+        }
+    }
+}
+
+/// The pointers of `o`, `n` and `c` together, except those at or under a finding.
+fn unreported(o: &Value, n: &Value, c: &Value, m: &Merged) -> Vec<String> {
+    let mut all = Vec::new();
+    for d in [o, n, c] {
+        pointers(d, String::new(), &mut all);
+    }
+    all.sort();
+    all.dedup();
+    all.retain(|p| {
+        !m.findings
+            .iter()
+            .any(|f| p == &f.path || p.starts_with(&format!("{}/", f.path)))
+    });
+    all
+}
+
 proptest! {
+    /// For a random old base O, customisation C = O with a merge patch applied, and new
+    /// base N: at every pointer no finding covers, the result is C's value where only C
+    /// changed it and N's where only N did; at every finding, accept-incoming gives N's
+    /// value (absent where N has none), keep-custom C's.
+    #[test]
+    fn each_pointer_comes_from_the_side_that_changed_it(o in doc(), p in patch(), n in doc()) {
+        let mut c = o.clone();
+        merge_patch(&mut c, &p);
+        for strategy in [Strategy::ThreeWayMerge, Strategy::KeepCustom, Strategy::AcceptIncoming] {
+            let m = run(o.clone(), n.clone(), c.clone(), strategy);
+            for at in unreported(&o, &n, &c, &m) {
+                let (ov, nv, cv, mv) = (o.pointer(&at), n.pointer(&at), c.pointer(&at), m.doc.pointer(&at));
+                if nv == ov {
+                    prop_assert_eq!(mv, cv, "only the customisation changed {}", at);
+                }
+                if cv == ov {
+                    prop_assert_eq!(mv, nv, "only the package changed {}", at);
+                }
+            }
+            for f in &m.findings {
+                let want = match strategy {
+                    Strategy::AcceptIncoming => n.pointer(&f.path),
+                    _ => c.pointer(&f.path),
+                };
+                prop_assert_eq!(m.doc.pointer(&f.path), want, "at the finding {}", &f.path);
+            }
+        }
+    }
+
     /// Not customised: the new base. Package unchanged: the customisation.
     #[test]
     fn the_trivial_cases(o in doc(), n in doc(), c in doc()) {

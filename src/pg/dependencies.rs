@@ -393,6 +393,15 @@ pub(crate) fn _import_order(items: Option<JsonB>) -> Vec<i32> {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     };
+    import_order(&items)
+        .into_iter()
+        .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+        .collect()
+}
+
+/// The order of [`_import_order`] over `items`, as 0-based indexes (also the order in
+/// which `upgrade_package` writes a package's items).
+pub fn import_order(items: &[Value]) -> Vec<usize> {
     let mut paths: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let node = |item: &Value| -> Option<(String, String)> {
         Some((
@@ -401,7 +410,7 @@ pub(crate) fn _import_order(items: Option<JsonB>) -> Vec<i32> {
         ))
     };
     let mut edges: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
-    for item in &items {
+    for item in items {
         let Some((t, n)) = node(item) else { continue };
         let refs = paths
             .entry(t.clone())
@@ -427,8 +436,5 @@ pub(crate) fn _import_order(items: Option<JsonB>) -> Vec<i32> {
         })
         .collect();
     order.sort();
-    order
-        .into_iter()
-        .map(|(_, i)| i32::try_from(i).unwrap_or(i32::MAX))
-        .collect()
+    order.into_iter().map(|(_, i)| i).collect()
 }

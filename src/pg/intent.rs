@@ -3,8 +3,8 @@
 //! * the write intent: the layer `save`, `publish` or `rollback` has already resolved,
 //!   checked and hashed, so the write trigger takes its checksum and bases from here
 //!   instead of doing that work again (a plain SQL write has no intent: the trigger does it);
-//! * the operation the history records (`publish`, `revert`, or `skip` for the draft row a
-//!   publish removes), and the change note, which the history trigger records.
+//! * the operation the history records (`publish`, `revert`, `upgrade`, or `skip` for the
+//!   draft row a publish removes), and the change note, which the history trigger records.
 //!
 //! Both hold only while the write function's one statement runs ([`during`]).
 
@@ -41,6 +41,9 @@ pub struct Intent {
 pub enum Op {
     Publish,
     Revert,
+    /// A change `upgrade_package` makes: a package item's new base, an overlay rebased over
+    /// it, an item the new version no longer ships (deprecated).
+    Upgrade,
     /// The change is part of another one and gets no history row (a publish's draft row).
     Skip,
 }
@@ -51,6 +54,7 @@ impl Op {
         match self {
             Op::Publish => "publish",
             Op::Revert => "revert",
+            Op::Upgrade => "upgrade",
             Op::Skip => "skip",
         }
     }

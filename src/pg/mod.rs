@@ -18,6 +18,7 @@ pub(crate) mod key;
 mod legacy;
 mod migrate;
 mod owner;
+pub(crate) mod packages;
 pub(crate) mod release;
 pub(crate) mod resolution;
 pub(crate) mod revalidate;

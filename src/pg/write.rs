@@ -498,8 +498,10 @@ pub fn tag_list(tags: impl Iterator<Item = Option<String>>) -> Vec<String> {
 
 /// `publish(...)`: promotes the draft layer of (`type`, `name`) at `scope` to live and
 /// returns the live row. One change of the item: one history row (op publish), one event.
-/// Errors: P0002 no draft, 40001 expectation (of the draft) or live layer changed since
-/// the draft was saved (unless `force`), and those of the checks.
+/// `change_note` goes to the history row. Errors: P0002 no draft, 40001 expectation (of the
+/// draft) or live layer changed since the draft was saved (unless `force`), and those of
+/// the checks.
+#[allow(clippy::too_many_arguments)]
 #[pg_extern(volatile, parallel_unsafe, requires = ["schema"])]
 pub(crate) fn _publish(
     type_name: Option<&str>,
@@ -509,6 +511,7 @@ pub(crate) fn _publish(
     expected_version: Option<i32>,
     force: Option<bool>,
     expected_checksum: Option<&str>,
+    change_note: Option<&str>,
 ) -> pgrx::composite_type!('static, "metadata.sys_metadata") {
     let info = writable_type(type_name);
     let key = LayerKey::for_caller(Some(&info.name), name, scope, owner);
@@ -567,11 +570,13 @@ pub(crate) fn _publish(
             reference_paths: info.reference_paths.clone(),
         };
         match plan {
-            PublishPlan::Activate(draft) => during(Some(intent), Some(Op::Publish), None, || {
-                update_row(client, &draft.id, &doc, State::Active, &draft.attributes)
-            }),
+            PublishPlan::Activate(draft) => {
+                during(Some(intent), Some(Op::Publish), change_note, || {
+                    update_row(client, &draft.id, &doc, State::Active, &draft.attributes)
+                })
+            }
             PublishPlan::Replace { live, draft } => {
-                let row = during(Some(intent), Some(Op::Publish), None, || {
+                let row = during(Some(intent), Some(Op::Publish), change_note, || {
                     update_row(client, &live.id, &doc, State::Active, &draft.attributes)
                 });
                 during(None, Some(Op::Skip), None, || delete_row(client, &draft.id));

@@ -29,6 +29,9 @@ SELECT metadata.save('widget', 'clock', '{"tz": "UTC"}', scope => 'system');
 -- A dependency edge (a view naming the object).
 SELECT metadata.register_type('view', validation_mode => 'off');
 SELECT metadata.save('view', 'accounts', '{"object": "account"}', scope => 'system');
+-- A package, upgraded once (the registry keeps both versions).
+SELECT metadata.install_package('{"package": {"id": "hr", "version": "1"}, "items": [{"type": "widget", "name": "staff", "metadata": {"n": 1}}]}');
+SELECT metadata.upgrade_package('hr', '{"package": {"id": "hr", "version": "2"}, "items": [{"type": "widget", "name": "staff", "metadata": {"n": 2}}]}');
 SET metadata.tenant_id = 'acme';
 SELECT metadata.save('object', 'account', '{"label": "Customer"}');
 SELECT metadata.save('object', 'account', '{"label": "Customer (next)"}', state => 'draft');
@@ -43,6 +46,9 @@ snapshot() {
 SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM metadata.sys_metadata t;
 SELECT count(*), md5(string_agg(h::text, '|' ORDER BY h.id)) FROM metadata.sys_metadata_history h;
 SELECT head FROM metadata.sys_metadata_feed;
+SELECT string_agg(concat_ws(':', id, version, state, checksum, manifest, installed_by), ',' ORDER BY id, version)
+FROM metadata.sys_metadata_package;
+SELECT string_agg(concat_ws(':', id, version, items), ',') FROM metadata.packages();
 SELECT string_agg(concat_ws(':', type, name, path, target_type, target_name), ',' ORDER BY type, name, path)
 FROM metadata.sys_metadata_reference;
 SELECT string_agg(type || '/' || name, ',') FROM metadata.dependents('object', 'account');

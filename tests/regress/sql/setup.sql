@@ -30,6 +30,7 @@ BEGIN
   DELETE FROM metadata.sys_metadata_reference;
   DELETE FROM metadata.sys_metadata_type;
   DELETE FROM metadata.sys_metadata_tenant_binding;
+  DELETE FROM metadata.sys_metadata_package;
   SET LOCAL session_replication_role = origin;
   PERFORM metadata._sync_builtin_types();
   ALTER TABLE metadata.sys_metadata_history ALTER COLUMN id RESTART;
