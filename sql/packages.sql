@@ -101,14 +101,22 @@ BEGIN
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Use metadata.upgrade_package to install another version.';
     END IF;
-    SELECT e.n - 1 AS i, e.item INTO bad
+    -- The first item that is not a global system row of this package, and the member that
+    -- says so.
+    SELECT e.n - 1 AS i, CASE WHEN jsonb_typeof(e.item) <> 'object' THEN ''
+                              WHEN e.item ? 'tenant_id' THEN '/tenant_id'
+                              WHEN e.item ? 'owner' THEN '/owner'
+                              WHEN coalesce(e.item ->> 'scope', 'system') <> 'system' THEN '/scope'
+                              ELSE '/package_id' END AS member
+    INTO bad
     FROM jsonb_array_elements(install_package.bundle -> 'items') WITH ORDINALITY AS e(item, n)
     WHERE jsonb_typeof(e.item) <> 'object' OR e.item ? 'tenant_id' OR e.item ? 'owner'
        OR coalesce(e.item ->> 'scope', 'system') <> 'system'
        OR coalesce(e.item ->> 'package_id', pkg_id) <> pkg_id
     ORDER BY e.n LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'a package''s items are global rows of scope system of that package (at /items/%)', bad.i
+        RAISE EXCEPTION 'a package''s items are global rows of scope system of that package (at %)',
+                        '/items/' || bad.i || bad.member
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT m.type, m.name, m.package_id INTO bad

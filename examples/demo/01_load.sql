@@ -38,11 +38,7 @@ FROM (SELECT DISTINCT item ->> 'type' AS type FROM input, jsonb_array_elements(d
 SET client_min_messages = error;
 \pset format unaligned
 \pset tuples_only on
--- Each item {type, name, metadata} becomes a system row shipped by the bundle's package.
-SELECT 'metadata.bulk_save: ' || metadata.bulk_save(jsonb_agg(
-         item || jsonb_build_object('scope', 'system', 'source', 'filesystem',
-                                    'managed_by', 'package',
-                                    'package_id', coalesce(doc ->> 'source', 'bundle'),
-                                    'package_version', '1.0.0')
-         ORDER BY n))::text
-FROM input, jsonb_array_elements(doc -> 'items') WITH ORDINALITY AS x(item, n);
+-- The bundle is installed as the package crm 1.0.0: each item {type, name, metadata}
+-- becomes a system row of the package (through import, dependencies first, all or nothing).
+SELECT 'metadata.install_package: ' || (p -> 'counts')::text
+FROM input, metadata.install_package(doc || '{"package": {"id": "crm", "version": "1.0.0"}}') AS p;

@@ -3,13 +3,14 @@
 \ir _section.sql
 \echo
 \echo '== a stale overlay: the package ships a new base of object' :'obj'
-\echo '-- as the package (no tenant): re-save the system row with a new field and description'
+\echo '-- as the package''s vendor (no tenant), by hand (section 19 upgrades the package properly):'
+\echo '-- re-save the system row with a new field and description'
 SELECT version, left(checksum, 15) || '…' AS checksum, package_version
 FROM metadata.save('object', :'obj',
        jsonb_set((metadata.get('object', :'obj', 'system')).metadata,
                  '{fields,last_reviewed}', '{"type": "date", "label": "Last Reviewed"}')
-       || '{"description": "Upgraded base shipped by package version 1.1.0"}',
-       scope => 'system', package_version => '1.1.0');
+       || '{"description": "Upgraded base, saved by hand"}',
+       scope => 'system');
 SET metadata.tenant_id = 'acme';
 SET metadata.user_id = 'u42';
 \echo '-- as acme + u42: the overlays were written over the old base, so explain flags them stale'

@@ -15,9 +15,10 @@ GROUP BY type ORDER BY items DESC, type;
 \echo '-- and with depth => 2: what depends on those in turn'
 SELECT depth, count(DISTINCT (type, name)) AS items FROM metadata.dependents('object', :'dep_obj', depth => 2)
 GROUP BY depth ORDER BY depth;
-\echo '-- metadata.dependencies of one of its views: where it names what, and whether that exists'
-SELECT name AS dep_view FROM metadata.dependents('object', :'dep_obj') WHERE type = 'view' ORDER BY name LIMIT 1 \gset
-SELECT depth, type, name, path, found FROM metadata.dependencies('view', :'dep_view', depth => 2) ORDER BY depth, path LIMIT 8;
+\echo '-- metadata.dependencies of one of them (a view if any): where it names what, and whether that exists'
+SELECT type AS dep_type, name AS dep_item FROM metadata.dependents('object', :'dep_obj')
+ORDER BY type <> 'view', type, name LIMIT 1 \gset
+SELECT depth, type, name, path, found FROM metadata.dependencies(:'dep_type', :'dep_item', depth => 2) ORDER BY depth, path LIMIT 8;
 \echo '-- deleting the object is refused (SQLSTATE 23503), the dependents in DETAIL (first lines); nothing archived'
 SELECT r.code AS sqlstate, r.message, array_to_string((string_to_array(r.detail, E'\n'))[1:3], E'\n') AS "detail (first 3 lines)"
 FROM demo.try(format('SELECT metadata.delete(%L, %L, scope => %L)', 'object', :'dep_obj', 'system')) AS r;

@@ -9,7 +9,9 @@
 //! 2. Per item, the old base O (the stored system row) and the new base N (the bundle's
 //!    document) are merged with each overlay's customisation ([`plan_overlays`]).
 //! 3. Any unresolved conflict: nothing is written and the report says where. Otherwise the
-//!    new bases are written (dependencies first), then each overlay over a changed base,
+//!    new bases are written (dependencies first; an item whose document and attributes
+//!    are unchanged is not written, and its `package_version` stays the version that last
+//!    changed it), then each overlay over a changed base,
 //!    lowest layer first, through the one write path (`crate::pg::write::save_layer`:
 //!    locked paths, the schema of each resulting effective document, `base_checksum`), and
 //!    items the new version no longer ships become `deprecated`. History and feed record
@@ -77,7 +79,6 @@ struct Base {
     checksum: String,
     state: State,
     package_id: Option<String>,
-    package_version: Option<String>,
     strategy: LayerStrategy,
     extends: Option<String>,
     namespace: String,
@@ -297,8 +298,7 @@ fn read_bases(
         "packages/bases",
         || {
             "SELECT m.type, m.name::pg_catalog.text, m.metadata, m.checksum, m.state, m.package_id, \
-                    m.package_version, m.strategy, m.extends::pg_catalog.text, \
-                    m.namespace::pg_catalog.text, m.tags \
+                    m.strategy, m.extends::pg_catalog.text, m.namespace::pg_catalog.text, m.tags \
              FROM metadata.sys_metadata m \
              WHERE m.tenant_id IS NULL AND m.scope OPERATOR(pg_catalog.=) 'system' \
                AND m.state OPERATOR(pg_catalog.=) ANY (ARRAY['active', 'deprecated']) \
@@ -329,13 +329,12 @@ fn read_bases(
                         checksum: text(4).unwrap_or_default(),
                         state: State::parse(&text(5).unwrap_or_default()).unwrap_or(State::Active),
                         package_id: text(6),
-                        package_version: text(7),
-                        strategy: LayerStrategy::parse(&text(8).unwrap_or_default())
+                        strategy: LayerStrategy::parse(&text(7).unwrap_or_default())
                             .unwrap_or(LayerStrategy::Merge),
-                        extends: text(9),
-                        namespace: text(10).unwrap_or_else(|| "default".to_owned()),
+                        extends: text(8),
+                        namespace: text(9).unwrap_or_else(|| "default".to_owned()),
                         tags: row
-                            .get::<Vec<String>>(11)
+                            .get::<Vec<String>>(10)
                             .ok()
                             .flatten()
                             .unwrap_or_default(),
@@ -553,8 +552,7 @@ fn upgrade(
                     && b.extends == item.extends
                     && b.namespace == item.namespace
                     && b.tags == item.tags
-                    && b.package_id.as_deref() == Some(package_id)
-                    && b.package_version.as_deref() == Some(to_version) =>
+                    && b.package_id.as_deref() == Some(package_id) =>
             {
                 "unchanged"
             }
