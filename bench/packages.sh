@@ -65,6 +65,7 @@ SELECT metadata.import(bundle) -> 'counts' FROM overlays;
 VACUUM ANALYZE;
 SQL
 overlays=$(q -d bench_tmpl -c "SELECT count(*) FROM metadata.sys_metadata WHERE scope = 'platform'")
+changed=$(q -d bench_tmpl -c "SELECT count(*) FROM v1, v2, jsonb_array_elements(v1.bundle -> 'items') WITH ORDINALITY a(i, n), jsonb_array_elements(v2.bundle -> 'items') WITH ORDINALITY b(j, m) WHERE n = m AND i <> j")
 for db in b_upgrade b_naive; do q -c "CREATE DATABASE $db TEMPLATE bench_tmpl"; done
 
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -82,7 +83,7 @@ stale=$(q -d b_naive -c "SELECT count(*) FROM metadata.sys_metadata m WHERE m.sc
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 per() { awk -v ms="$1" -v n="$merged" 'BEGIN { printf "%.2f", ms / n }'; }
-echo "bench: upgrade_package machine nproc=$(nproc) durable=fsync,synchronous_commit HotCRM 129 items, 26 changed, $overlays overlays of $tenants tenants"
+echo "bench: upgrade_package machine nproc=$(nproc) durable=fsync,synchronous_commit HotCRM 129 items, $changed changed, $overlays overlays of $tenants tenants"
 echo "  dry run    $dry_ms ms ($(per "$dry_ms") ms per overlay merged) $(cat "$dir/dry.out")"
 echo "  upgrade    $real_ms ms ($(per "$real_ms") ms per overlay merged, $merged merged and rebased) $(cat "$dir/real.out")"
 echo "  re-run     $rerun_ms ms $(cat "$dir/rerun.out")"
