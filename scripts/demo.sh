@@ -3,13 +3,15 @@
 #
 # On a fresh Debian 12 machine with a Rust toolchain: installs what is needed
 # (scripts/setup.sh), builds and installs the extension, starts a throwaway PostgreSQL 15
-# cluster, loads BUNDLE (default examples/crm/bundle.json, an ObjectStack-style CRM) as the
-# `system` scope, applies tenant and user overlays, and prints how the layers resolve:
-# item counts, effective documents per context, explain, a stale overlay after a package
-# upgrade, a draft with preview and publish, history, diff, rollback and the change feed,
-# optimistic concurrency, JSON Schema validation (invalid documents of the bundle, a
-# refused overlay, a locked path), tenant isolation by row level security, and bad input
-# rejected with its SQLSTATE. Each section is one SQL file of examples/demo.
+# cluster, installs BUNDLE (default examples/crm/bundle.json, an ObjectStack-style CRM) as
+# the package crm (its `system` scope), applies tenant and user overlays, and prints how the
+# layers resolve: item counts, effective documents per context, explain, a stale overlay
+# after a base saved by hand, a draft with preview and publish, history, diff, rollback and
+# the change feed, optimistic concurrency, JSON Schema validation (invalid documents of the
+# bundle, a refused overlay, a locked path), tenant isolation by row level security, bad
+# input rejected with its SQLSTATE, the catalog, the command line through git,
+# dependencies, and a package upgrade merged over the tenants' customisations (a dry run
+# with conflicts, their resolution). Each section is one SQL file of examples/demo.
 #
 # Overlays: examples/crm/overlays.json for the default bundle; for any other bundle they
 # are generated in SQL from the bundle itself. METADATA_DEMO_OVERLAYS=FILE overrides both

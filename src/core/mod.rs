@@ -9,6 +9,7 @@
 //! - [`layers`]: scopes, strategies, states and the rank of a layer (DESIGN §2–§3).
 //! - [`resolve`]: effective resolution of layered items, `extends` chains, staleness (DESIGN §3).
 //! - [`merge3`]: three-way merge of a customisation over a package upgrade.
+//! - [`package`]: what a package bundle says and what upgrading to it does (DESIGN §4 "Packages").
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
 //! - [`names`]: the machine-name and type-name rules.
 //! - [`write`]: what save, publish and delete do to the rows of a layer key.
@@ -25,6 +26,7 @@ pub mod layers;
 pub mod memo;
 pub mod merge3;
 pub mod names;
+pub mod package;
 pub mod pointer;
 pub mod policy;
 pub mod references;
