@@ -29,6 +29,10 @@ CREATE TABLE metadata.sys_metadata_history (
     changed_at        timestamptz NOT NULL DEFAULT now(),
     txid              xid8 NOT NULL DEFAULT pg_current_xact_id(),
     note              text,
+    -- When the change got its seq (the feed step, at commit): what retention by age reads,
+    -- never changed_at (the start of the writing transaction: a change committed just now
+    -- can look old). NULL for rows numbered before 0.2.0.
+    sequenced_at      timestamptz,
     UNIQUE (item_id, version)
 );
 COMMENT ON TABLE metadata.sys_metadata_history IS
@@ -46,11 +50,14 @@ SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_history', '');
 -- feed step). Only the extension's owner reads or locks it: the feed step takes it in
 -- EXCLUSIVE mode to the end of the commit, which orders the committing writers.
 CREATE TABLE metadata.sys_metadata_feed (
-    id   boolean PRIMARY KEY DEFAULT true CHECK (id),
-    head bigint NOT NULL CHECK (head >= 0)
+    id             boolean PRIMARY KEY DEFAULT true CHECK (id),
+    head           bigint NOT NULL CHECK (head >= 0),
+    -- The highest seq prune_history removed: the feed is complete from pruned_through + 1.
+    pruned_through bigint NOT NULL DEFAULT 0 CHECK (pruned_through >= 0)
 );
 COMMENT ON TABLE metadata.sys_metadata_feed IS
-  'The head of the change feed (the last seq given); written by the feed step only.';
+  'The head of the change feed (the last seq given; written by the feed step only) and '
+  'the highest seq history retention removed.';
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_feed', '');
 
 -- The history trigger (src/pg/history.rs, function sys_metadata_after_write in Rust): every
@@ -100,7 +107,7 @@ CREATE TRIGGER sys_metadata_history_immutable
     ON metadata.sys_metadata_history
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
 CREATE TRIGGER sys_metadata_history_seq_once
-    BEFORE UPDATE OF seq ON metadata.sys_metadata_history
+    BEFORE UPDATE OF seq, sequenced_at ON metadata.sys_metadata_history
     FOR EACH ROW WHEN (OLD.seq IS NOT NULL)
     EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
 
@@ -256,3 +263,41 @@ COMMENT ON FUNCTION metadata.changes_since(bigint, integer) IS
   'order, at most limit (1..10000): what a client missed while disconnected. Global and the '
   'caller''s tenant''s changes, user layers of the caller only. A seq beyond the newest '
   'gives no rows. Errors: 22004, 22023 negative seq or bad limit.';
+
+CREATE FUNCTION metadata.feed_bounds() RETURNS TABLE (head bigint, retained_from bigint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT b.head, b.retained_from FROM metadata._feed_bounds() AS b;
+END;
+COMMENT ON FUNCTION metadata.feed_bounds() IS
+  'The change feed''s head (the last seq given, 0 before the first change) and the lowest '
+  'seq from which it is complete (retained_from: prune_history removed changes up to '
+  'retained_from - 1). A client whose last processed seq is below retained_from - 1 may '
+  'have missed changes and reloads instead of calling changes_since.';
+
+CREATE FUNCTION metadata.prune_history(max_versions integer DEFAULT NULL, max_age interval DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+RETURN metadata._prune_history(max_versions, extract(epoch FROM max_age)::double precision);
+COMMENT ON FUNCTION metadata.prune_history(integer, interval) IS
+  'History retention (ObjectStack''s MetadataHistoryRetentionPolicy): removes, for every '
+  'row of every tenant, the history rows beyond its max_versions newest and those that got '
+  'their feed position (sequenced_at, at commit) more than max_age ago, but never a row''s '
+  'current version nor a change not yet numbered; rows numbered before 0.2.0 have no '
+  'sequenced_at and go by max_versions only. Returns how many were removed; the feed is '
+  'complete from feed_bounds().retained_from on. Errors: 42501 unless metadata_admin, '
+  '22023 neither limit given, max_versions below 1 or a negative max_age.';
+
+-- What this backend's caches did and where the feed stands (src/pg/stats.rs).
+CREATE VIEW metadata.stats AS
+SELECT s.mode, s.memo_hits, s.memo_misses, s.memo_evictions, s.memo_entries, s.memo_bytes,
+       s.memo_budget_bytes, s.validator_hits, s.validator_compiles, s.feed_head,
+       s.feed_retained_from, s.feed_backlog, s.last_notify_at
+FROM metadata._stats() AS s;
+COMMENT ON VIEW metadata.stats IS
+  'One row: mode (plain: without shared_preload_libraries, every cache figure is this '
+  'backend''s own since it started), the memo of effective documents (hits, misses, '
+  'evictions, entries, bytes, budget in bytes: metadata.memo_size), the validator cache '
+  '(hits, schema compiles), and the change feed (head, the lowest seq it is complete from, '
+  'the changes of this backend''s open transaction waiting for their position at its '
+  'commit, when this backend last rang the doorbell).';

@@ -203,6 +203,7 @@ BEGIN
                    ('TABLE', 'metadata.sys_metadata_reference', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_package', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.stats', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'INSERT'),
@@ -252,11 +253,14 @@ $fn$;
 -- sys_metadata_feed, and NOTIFY carries feed positions only; the deferred trigger, its
 -- public advisory lock, the sequence and the per-change payloads go.
 CREATE TABLE metadata.sys_metadata_feed (
-    id   boolean PRIMARY KEY DEFAULT true CHECK (id),
-    head bigint NOT NULL CHECK (head >= 0)
+    id             boolean PRIMARY KEY DEFAULT true CHECK (id),
+    head           bigint NOT NULL CHECK (head >= 0),
+    -- The highest seq prune_history removed: the feed is complete from pruned_through + 1.
+    pruned_through bigint NOT NULL DEFAULT 0 CHECK (pruned_through >= 0)
 );
 COMMENT ON TABLE metadata.sys_metadata_feed IS
-  'The head of the change feed (the last seq given); written by the feed step only.';
+  'The head of the change feed (the last seq given; written by the feed step only) and '
+  'the highest seq history retention removed.';
 SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_feed', '');
 -- Positions after the highest one in the history were never committed: they may be given.
 INSERT INTO metadata.sys_metadata_feed (head)
@@ -296,6 +300,126 @@ COMMENT ON FUNCTION metadata.changes_since(bigint, integer) IS
   'caller''s tenant''s changes, user layers of the caller only. A seq beyond the newest '
   'gives no rows. Errors: 22004, 22023 negative seq or bad limit.';
 
+-- History retention and the feed's bounds (src/pg/retention.rs).
+CREATE FUNCTION metadata."_feed_bounds"() RETURNS TABLE (
+	"head" bigint,  /* i64 */
+	"retained_from" bigint  /* i64 */
+)
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_feed_bounds_wrapper';
+CREATE FUNCTION metadata."_prune_history"(
+	"max_versions" INT, /* Option < i32 > */
+	"max_age_seconds" double precision /* Option < f64 > */
+) RETURNS bigint /* i64 */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_prune_history_wrapper';
+
+CREATE FUNCTION metadata.feed_bounds() RETURNS TABLE (head bigint, retained_from bigint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT b.head, b.retained_from FROM metadata._feed_bounds() AS b;
+END;
+COMMENT ON FUNCTION metadata.feed_bounds() IS
+  'The change feed''s head (the last seq given, 0 before the first change) and the lowest '
+  'seq from which it is complete (retained_from: prune_history removed changes up to '
+  'retained_from - 1). A client whose last processed seq is below retained_from - 1 may '
+  'have missed changes and reloads instead of calling changes_since.';
+
+CREATE FUNCTION metadata.prune_history(max_versions integer DEFAULT NULL, max_age interval DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+RETURN metadata._prune_history(max_versions, extract(epoch FROM max_age)::double precision);
+COMMENT ON FUNCTION metadata.prune_history(integer, interval) IS
+  'History retention (ObjectStack''s MetadataHistoryRetentionPolicy): removes, for every '
+  'row of every tenant, the history rows beyond its max_versions newest and those that got '
+  'their feed position (sequenced_at, at commit) more than max_age ago, but never a row''s '
+  'current version nor a change not yet numbered; rows numbered before 0.2.0 have no '
+  'sequenced_at and go by max_versions only. Returns how many were removed; the feed is '
+  'complete from feed_bounds().retained_from on. Errors: 42501 unless metadata_admin, '
+  '22023 neither limit given, max_versions below 1 or a negative max_age.';
+
+-- What this backend's caches did and where the feed stands (src/pg/stats.rs).
+CREATE FUNCTION metadata."_stats"() RETURNS TABLE (
+	"mode" TEXT,  /* String */
+	"memo_hits" bigint,  /* i64 */
+	"memo_misses" bigint,  /* i64 */
+	"memo_evictions" bigint,  /* i64 */
+	"memo_entries" bigint,  /* i64 */
+	"memo_bytes" bigint,  /* i64 */
+	"memo_budget_bytes" bigint,  /* i64 */
+	"validator_hits" bigint,  /* i64 */
+	"validator_compiles" bigint,  /* i64 */
+	"feed_head" bigint,  /* i64 */
+	"feed_retained_from" bigint,  /* i64 */
+	"feed_backlog" bigint,  /* i64 */
+	"last_notify_at" timestamp with time zone  /* Option < TimestampWithTimeZone > */
+)
+STRICT VOLATILE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_stats_wrapper';
+CREATE VIEW metadata.stats AS
+SELECT s.mode, s.memo_hits, s.memo_misses, s.memo_evictions, s.memo_entries, s.memo_bytes,
+       s.memo_budget_bytes, s.validator_hits, s.validator_compiles, s.feed_head,
+       s.feed_retained_from, s.feed_backlog, s.last_notify_at
+FROM metadata._stats() AS s;
+COMMENT ON VIEW metadata.stats IS
+  'One row: mode (plain: without shared_preload_libraries, every cache figure is this '
+  'backend''s own since it started), the memo of effective documents (hits, misses, '
+  'evictions, entries, bytes, budget in bytes: metadata.memo_size), the validator cache '
+  '(hits, schema compiles), and the change feed (head, the lowest seq it is complete from, '
+  'the changes of this backend''s open transaction waiting for their position at its '
+  'commit, when this backend last rang the doorbell).';
+
+-- History rows record when they got their feed position (sequenced_at, set by the feed
+-- step): retention measures age by it (prune_history). The functions returning history
+-- rows are created again for the new column (SELECT * is expanded at creation).
+ALTER TABLE metadata.sys_metadata_history ADD COLUMN sequenced_at timestamptz;
+CREATE OR REPLACE FUNCTION metadata._history_rows(p_type text, p_name text, p_scope text, p_owner text)
+RETURNS SETOF metadata.sys_metadata_history
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT h.* FROM metadata.sys_metadata_history h
+    WHERE h.tenant_id IS NULL AND h.type = p_type AND h.name = p_name
+      AND (p_scope IS NULL OR h.scope = p_scope)
+      AND (h.scope <> 'user' OR (metadata.current_tenant() IS NULL
+                                 AND h.owner = coalesce(p_owner, metadata.current_user_id())))
+    UNION ALL
+    SELECT h.* FROM metadata.sys_metadata_history h
+    WHERE h.tenant_id = metadata.current_tenant() AND h.type = p_type AND h.name = p_name
+      AND (p_scope IS NULL OR h.scope = p_scope)
+      AND (h.scope <> 'user' OR h.owner = coalesce(p_owner, metadata.current_user_id()));
+END;
+
+CREATE OR REPLACE FUNCTION metadata.history(type text, name text, scope text DEFAULT NULL,
+                                 owner text DEFAULT NULL, page_size integer DEFAULT 50,
+                                 before_id bigint DEFAULT NULL)
+RETURNS SETOF metadata.sys_metadata_history
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM metadata._require(history.type, 'type');
+    PERFORM metadata._require(history.name, 'name');
+    IF history.scope IS NOT NULL THEN
+        PERFORM metadata._require_one_of(history.scope, 'scope', ARRAY['system', 'platform', 'user']);
+    END IF;
+    IF history.page_size IS NULL OR history.page_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'page_size must be between 1 and 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT h.* FROM metadata._history_rows(history.type, history.name, history.scope, history.owner) AS h
+    WHERE history.before_id IS NULL OR h.id < history.before_id
+    ORDER BY h.id DESC
+    LIMIT history.page_size;
+END
+$fn$;
+COMMENT ON FUNCTION metadata.history(text, text, text, text, integer, bigint) IS
+  'Changes of (type, name) the caller may see (global layers, its tenant''s, its own user '
+  'layers; or one scope and owner), newest first, page_size at a time; pass the last id of '
+  'a page as before_id for the next. Errors: 22004, 22023.';
+
 -- History: only the feed position may be set, once; the checks no longer compare whole rows.
 CREATE OR REPLACE FUNCTION metadata.sys_metadata_history_immutable() RETURNS trigger
 LANGUAGE plpgsql
@@ -315,7 +439,7 @@ CREATE TRIGGER sys_metadata_history_immutable
     ON metadata.sys_metadata_history
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
 CREATE TRIGGER sys_metadata_history_seq_once
-    BEFORE UPDATE OF seq ON metadata.sys_metadata_history
+    BEFORE UPDATE OF seq, sequenced_at ON metadata.sys_metadata_history
     FOR EACH ROW WHEN (OLD.seq IS NOT NULL)
     EXECUTE FUNCTION metadata.sys_metadata_history_immutable();
 

@@ -120,10 +120,10 @@ COMMENT ON FUNCTION metadata.unbind_tenant(regrole, text) IS
 
 -- The privileges rule, written once: the install script and every upgrade script end by
 -- calling it, so objects that a later version adds are covered too. PUBLIC gets nothing.
--- metadata_reader: USAGE on the schema, SELECT on the four tables (row level security
--- decides which rows), EXECUTE on every function of the schema except this one and any
--- SECURITY DEFINER one (there is none: the library writes history and the feed as the
--- extension's owner).
+-- metadata_reader: USAGE on the schema, SELECT on the tables it reads (row level security
+-- decides which rows of the tenant data) and on the view stats, EXECUTE on every function
+-- of the schema except this one and any SECURITY DEFINER one (there is none: the library
+-- writes history and the feed as the extension's owner).
 -- metadata_editor (a reader): INSERT and UPDATE of sys_metadata, column by column (the
 -- columns a caller may give; the write trigger maintains the others): with no table-wide
 -- UPDATE or DELETE privilege, an editor cannot LOCK the table in a mode that would stall
@@ -176,6 +176,7 @@ BEGIN
                    ('TABLE', 'metadata.sys_metadata_reference', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_type', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_package', 'metadata_reader', 'SELECT'),
+                   ('TABLE', 'metadata.stats', 'metadata_reader', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata', 'metadata_admin', 'DELETE'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'SELECT'),
                    ('TABLE', 'metadata.sys_metadata_tenant_binding', 'metadata_admin', 'INSERT'),

@@ -73,7 +73,10 @@ pgrx::extension_sql_file!(
         pg::documents::_diff,
         pg::history::sys_metadata_after_write,
         pg::key::_describe,
-        pg::write::_rollback
+        pg::write::_rollback,
+        pg::retention::_feed_bounds,
+        pg::retention::_prune_history,
+        pg::stats::_stats
     ]
 );
 pgrx::extension_sql_file!(

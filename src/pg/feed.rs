@@ -13,7 +13,8 @@
 //! 2. it reads the head of the feed under the latest snapshot (under the lock every earlier
 //!    feed step has committed and is visible, also to a REPEATABLE READ transaction whose
 //!    own snapshot is older), numbers the transaction's history rows head+1.. in the order
-//!    they were written, and moves the head;
+//!    they were written (each with `sequenced_at`, the wall clock now: what history
+//!    retention measures age by), and moves the head;
 //! 3. it notifies `{"seq": last, "count": n}`: a doorbell with feed positions only (any
 //!    role may LISTEN, so the payload carries nothing a listener may not see; the changes
 //!    are read through `changes_since`, which row level security filters).
@@ -46,6 +47,17 @@ thread_local! {
     /// The history rows this transaction wrote, in order (those of subtransactions rolled
     /// back included: the feed step does not see them).
     static CHANGES: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
+    /// When this backend last rang the doorbell (Postgres timestamp), for `metadata.stats`.
+    static LAST_NOTIFY: Cell<Option<pg_sys::TimestampTz>> = const { Cell::new(None) };
+}
+
+/// The changes of this backend's open transaction waiting for their feed position (they
+/// get it at its commit), and when this backend last notified, for `metadata.stats`.
+pub fn backlog_and_last_notify() -> (usize, Option<pg_sys::TimestampTz>) {
+    (
+        CHANGES.with(|c| c.borrow().len()),
+        LAST_NOTIFY.with(Cell::get),
+    )
 }
 
 /// Registers the commit step for the end of the current transaction (once per
@@ -174,6 +186,8 @@ fn feed_step_as_owner() {
                     &[payload.as_str().into()],
                     |_| (),
                 );
+                // SAFETY: reading the clock has no preconditions.
+                LAST_NOTIFY.with(|t| t.set(Some(unsafe { pg_sys::GetCurrentTimestamp() })));
             }
         })
     })
@@ -193,7 +207,8 @@ fn number_changes(changes: Vec<i64>) -> (i64, i64) {
            SELECT coalesce((SELECT f.head FROM metadata.sys_metadata_feed f), \
                            (SELECT pg_catalog.max(h.seq) FROM metadata.sys_metadata_history h), 0) AS n), \
          numbered AS ( \
-           UPDATE metadata.sys_metadata_history h SET seq = (SELECT n FROM head) OPERATOR(pg_catalog.+) p.n \
+           UPDATE metadata.sys_metadata_history h SET seq = (SELECT n FROM head) OPERATOR(pg_catalog.+) p.n, \
+               sequenced_at = pg_catalog.clock_timestamp() \
            FROM (SELECT u.id, pg_catalog.row_number() OVER (ORDER BY u.id) AS n \
                  FROM pg_catalog.unnest($1) AS c(id) \
                  JOIN metadata.sys_metadata_history u ON u.id OPERATOR(pg_catalog.=) c.id \

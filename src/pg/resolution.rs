@@ -22,6 +22,14 @@ thread_local! {
     static MEMO: RefCell<Memo<JsonbBytes>> = RefCell::new(Memo::new(memo_budget()));
 }
 
+/// This backend's memo: its counters, entries, bytes and budget (`metadata.stats`).
+pub fn memo_stats() -> (crate::core::memo::MemoStats, usize, usize, usize) {
+    MEMO.with(|m| {
+        let m = m.borrow();
+        (m.stats(), m.len(), m.bytes(), memo_budget())
+    })
+}
+
 fn caller(preview: Option<bool>) -> Audience {
     Audience {
         tenant: current_tenant(),

@@ -18,6 +18,10 @@ thread_local! {
 pub const TEXT: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTOID);
 /// The type of an integer parameter.
 pub const INT4: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::INT4OID);
+/// The type of a bigint parameter.
+pub const INT8: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::INT8OID);
+/// The type of a double precision parameter.
+pub const FLOAT8: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::FLOAT8OID);
 /// The type of a jsonb parameter.
 pub const JSONB: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::JSONBOID);
 /// The type of a text[] parameter.

@@ -148,6 +148,16 @@ pub fn registered_schemas(except: &str) -> (HashMap<String, Value>, HashMap<Stri
     (by_uri, owner)
 }
 
+thread_local! {
+    /// This backend's validator cache hits and schema compiles (`metadata.stats`).
+    static VALIDATOR_COUNTS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// This backend's validator cache (hits, compiles) since it started.
+pub fn validator_counts() -> (u64, u64) {
+    VALIDATOR_COUNTS.with(std::cell::Cell::get)
+}
+
 /// The compiled validator of a type, `None` when the type has no schema. Raises 22023 when
 /// the stored schema no longer compiles (e.g. a type it references was removed).
 /// `SET metadata.validator_cache = off` compiles the schema on every use (to measure or
@@ -173,8 +183,10 @@ pub fn validator(info: &TypeInfo) -> Option<Rc<Validator>> {
             .then(|| Rc::clone(&hit.validator))
     });
     if cached.is_some() {
+        VALIDATOR_COUNTS.with(|c| c.set((c.get().0 + 1, c.get().1)));
         return cached;
     }
+    VALIDATOR_COUNTS.with(|c| c.set((c.get().0, c.get().1 + 1)));
     let schema = Spi::get_one_with_args::<JsonB>(
         "SELECT schema FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1",
         &[info.name.as_str().into()],
