@@ -10,8 +10,9 @@
 # the change feed, optimistic concurrency, JSON Schema validation (invalid documents of the
 # bundle, a refused overlay, a locked path), tenant isolation by row level security, bad
 # input rejected with its SQLSTATE, the catalog, the command line through git,
-# dependencies, and a package upgrade merged over the tenants' customisations (a dry run
-# with conflicts, their resolution). Each section is one SQL file of examples/demo.
+# dependencies, a package upgrade merged over the tenants' customisations (a dry run
+# with conflicts, their resolution), and the caches' figures, the feed's bounds and
+# history retention. Each section is one SQL file of examples/demo.
 #
 # Overlays: examples/crm/overlays.json for the default bundle; for any other bundle they
 # are generated in SQL from the bundle itself. METADATA_DEMO_OVERLAYS=FILE overrides both
