@@ -12,7 +12,7 @@
 //! invalidates its relation cache entry, which reaches every backend at commit.
 
 use crate::pg::errors::raise_with;
-use crate::pg::owner::{as_role, extension_owner};
+use crate::pg::owner::as_extension_owner;
 use crate::pg::statements::run;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -44,8 +44,7 @@ fn tenants_of(role: pg_sys::Oid) -> Option<Vec<String>> {
         unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(invalidated), pg_sys::Datum::from(0)) };
         CALLBACK.with(|c| c.set(true));
     }
-    let owner = extension_owner()?;
-    let found = as_role(owner, || {
+    let found = as_extension_owner(|| {
         Spi::connect_mut(|client| {
             let table = run(
                 client,
@@ -77,7 +76,7 @@ fn tenants_of(role: pg_sys::Oid) -> Option<Vec<String>> {
             Some((table, tenants))
         })
     });
-    let (table, tenants) = found?;
+    let (table, tenants) = found.flatten()?;
     TABLE.with(|t| t.set(table));
     BINDINGS.with(|b| b.borrow_mut().insert(role, tenants.clone()));
     tenants

@@ -18,7 +18,7 @@ use crate::core::resolve::{fold, Resolver};
 use crate::pg::context::{current_tenant, current_user};
 use crate::pg::errors::{item_of, listed, notice, raise, required};
 use crate::pg::key::LayerKey;
-use crate::pg::owner::{as_role, extension_owner};
+use crate::pg::owner::as_extension_owner;
 use crate::pg::source::{read_document, Audience, SpiSource};
 use crate::pg::statements::{run, TEXT};
 use crate::pg::types::{find_type, type_info};
@@ -301,10 +301,7 @@ impl Broken {
 /// leaves naming an item that no longer exists for them. Every audience that could see
 /// the deleted layer is considered, whoever the caller is (as the extension's owner).
 fn broken_by_delete(key: &LayerKey) -> Vec<Broken> {
-    let Some(owner) = extension_owner() else {
-        return Vec::new();
-    };
-    as_role(owner, || {
+    as_extension_owner(|| {
         let within = key.tenant.as_ref().map(|t| Audience {
             tenant: Some(t.clone()),
             user: key.owner.clone(),
@@ -352,6 +349,7 @@ fn broken_by_delete(key: &LayerKey) -> Vec<Broken> {
         }
         broken
     })
+    .unwrap_or_default()
 }
 
 /// After the layer `key` was archived or deleted: raises 23503 foreign_key_violation when items

@@ -8,7 +8,7 @@
 
 use crate::core::references::{parse_paths, references, Reference};
 use crate::pg::dependencies::check_delete;
-use crate::pg::owner::{as_role, extension_owner, require_admin};
+use crate::pg::owner::{as_extension_owner, as_role, require_admin};
 use crate::pg::statements::{run, TEXT, TEXT_ARRAY};
 use crate::pg::tuple::Tuple;
 use crate::pg::types::type_info;
@@ -168,10 +168,7 @@ pub(crate) fn _references(
 #[pg_extern(volatile, parallel_unsafe)]
 pub(crate) fn _rebuild_references(type_name: Option<&str>) -> i64 {
     require_admin("rebuilding dependency edges");
-    let Some(owner) = extension_owner() else {
-        return 0;
-    };
-    as_role(owner, || {
+    as_extension_owner(|| {
         Spi::connect_mut(|client| {
             let args: [DatumWithOid; 1] = [type_name.into()];
             run(
@@ -210,4 +207,5 @@ pub(crate) fn _rebuild_references(type_name: Option<&str>) -> i64 {
             )
         })
     })
+    .unwrap_or(0)
 }

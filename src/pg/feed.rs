@@ -29,7 +29,7 @@
 use crate::pg::checks::check_references;
 use crate::pg::context::setting;
 use crate::pg::errors::raise;
-use crate::pg::owner::{as_role, extension_owner};
+use crate::pg::owner::as_extension_owner;
 use crate::pg::statements::{run, TEXT};
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, IntoDatum, PgSqlErrorCode, PgXactCallbackEvent};
@@ -158,10 +158,7 @@ fn feed_step() {
 
 fn feed_step_as_owner() {
     // No owner: the extension was dropped in this transaction, its feed with it.
-    let Some(owner) = extension_owner() else {
-        return;
-    };
-    as_role(owner, || {
+    as_extension_owner(|| {
         Spi::connect_mut(|client| {
             let changes = CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()));
             if changes.is_empty() {
@@ -190,7 +187,7 @@ fn feed_step_as_owner() {
                 LAST_NOTIFY.with(|t| t.set(Some(unsafe { pg_sys::GetCurrentTimestamp() })));
             }
         })
-    })
+    });
 }
 
 /// Numbers the transaction's changes (the history rows `changes`, those of rolled back

@@ -27,6 +27,13 @@ pub fn extension_owner() -> Option<pg_sys::Oid> {
     })
 }
 
+/// Runs `f` as the role that owns the extension (then returns to the caller's role);
+/// `None`, without running it, when the extension is not installed (dropped in this
+/// transaction).
+pub fn as_extension_owner<R>(f: impl FnOnce() -> R) -> Option<R> {
+    extension_owner().map(|owner| as_role(owner, f))
+}
+
 /// Runs `f` as `role`, then returns to the caller's role.
 pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let mut user = pg_sys::InvalidOid;

@@ -27,7 +27,7 @@ use crate::pg::errors::{raise, raise_document, raise_with, required};
 use crate::pg::intent::Op;
 use crate::pg::jsonb::JsonbBytes;
 use crate::pg::key::{truncate, LayerKey};
-use crate::pg::owner::{as_role, extension_owner, require_admin};
+use crate::pg::owner::{as_extension_owner, require_admin};
 use crate::pg::statements::{run, TEXT, TEXT_ARRAY};
 use crate::pg::types::{type_info, TypeInfo};
 use crate::pg::write::{save_layer, Row, Save};
@@ -232,13 +232,6 @@ pub(crate) fn _upgrade_package(
         .iter()
         .map(|i| (i.type_name.clone(), type_info(&i.type_name)))
         .collect();
-    let Some(owner) = extension_owner() else {
-        raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "the extension is not installed".to_owned(),
-            None,
-        )
-    };
     let upgrade = Upgrade {
         package_id: &package_id,
         from_version,
@@ -246,7 +239,7 @@ pub(crate) fn _upgrade_package(
         incoming: &incoming,
         infos: &infos,
     };
-    as_role(owner, || {
+    as_extension_owner(|| {
         Spi::connect_mut(|client| {
             let keys: (Vec<String>, Vec<String>) = incoming
                 .iter()
@@ -285,6 +278,13 @@ pub(crate) fn _upgrade_package(
             };
             JsonB(upgrade.report(strategy_text, written, &plan, &overlays, &done))
         })
+    })
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "the extension is not installed".to_owned(),
+            None,
+        )
     })
 }
 
@@ -514,10 +514,7 @@ fn system_key(type_name: &str, name: &str) -> LayerKey {
 pub(crate) fn _archive_overlays(package_id: Option<&str>) -> i64 {
     require_admin("uninstall_package");
     let package_id = crate::pg::errors::required(package_id, "package_id");
-    let Some(owner) = extension_owner() else {
-        return 0;
-    };
-    as_role(owner, || {
+    as_extension_owner(|| {
         Spi::connect_mut(|client| {
             run(
                 client,
@@ -539,4 +536,5 @@ pub(crate) fn _archive_overlays(package_id: Option<&str>) -> i64 {
             )
         })
     })
+    .unwrap_or(0)
 }

@@ -11,7 +11,7 @@
 //! transaction would look old and could vanish before a follower read it.
 
 use crate::pg::errors::raise;
-use crate::pg::owner::{as_role, extension_owner, require_admin};
+use crate::pg::owner::{as_extension_owner, require_admin};
 use crate::pg::statements::{run, FLOAT8, INT4, INT8};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -19,10 +19,7 @@ use pgrx::PgSqlErrorCode;
 /// The head of the feed and the highest seq retention removed, read as the extension's
 /// owner (0 and 0 before the first change, or without the extension).
 pub fn bounds() -> (i64, i64) {
-    let Some(owner) = extension_owner() else {
-        return (0, 0);
-    };
-    as_role(owner, || {
+    as_extension_owner(|| {
         Spi::connect_mut(|client| {
             run(
                 client,
@@ -44,6 +41,7 @@ pub fn bounds() -> (i64, i64) {
             )
         })
     })
+    .unwrap_or((0, 0))
 }
 
 /// `feed_bounds()` (sql/history.sql): the feed's head and the lowest seq from which it is
@@ -79,10 +77,7 @@ pub(crate) fn _prune_history(max_versions: Option<i32>, max_age_seconds: Option<
     if max_age_seconds.is_some_and(|a| !a.is_finite() || a < 0.0) {
         invalid("max_age must be a finite interval of 0 or more");
     }
-    let Some(owner) = extension_owner() else {
-        return 0;
-    };
-    as_role(owner, || {
+    as_extension_owner(|| {
         Spi::connect_mut(|client| {
             run(
                 client,
@@ -167,4 +162,5 @@ pub(crate) fn _prune_history(max_versions: Option<i32>, max_age_seconds: Option<
             removed
         })
     })
+    .unwrap_or(0)
 }

@@ -6,7 +6,7 @@
 use crate::core::resolve::{fold, Resolver};
 use crate::core::schema::{errors, SchemaError};
 use crate::pg::errors::{item_of, listed, notice, raise_with, required};
-use crate::pg::owner::{as_role, extension_owner, require_admin};
+use crate::pg::owner::{as_extension_owner, require_admin};
 use crate::pg::source::{read_document, Audience, SpiSource};
 use crate::pg::statements::{run, TEXT};
 use crate::pg::types::{type_info, validator};
@@ -112,10 +112,7 @@ pub(crate) fn _revalidate(
     type_info(&type_name);
     let (_, failed) = if everywhere.unwrap_or(false) {
         require_admin("checking every tenant's documents");
-        match extension_owner() {
-            Some(owner) => as_role(owner, || failures(&type_name)),
-            None => (0, Vec::new()),
-        }
+        as_extension_owner(|| failures(&type_name)).unwrap_or((0, Vec::new()))
     } else {
         failures(&type_name)
     };
@@ -142,10 +139,9 @@ pub(crate) fn _check_registration(type_name: Option<&str>, force: Option<bool>) 
         return 0; // nothing is validated: nothing to report
     }
     require_admin("changing a type's schema");
-    let Some(owner) = extension_owner() else {
+    let Some((checked, failed)) = as_extension_owner(|| failures(&type_name)) else {
         return 0;
     };
-    let (checked, failed) = as_role(owner, || failures(&type_name));
     if failed.is_empty() {
         return 0;
     }
