@@ -24,7 +24,8 @@ as_postgres() {
 # cluster_start DIR PORT: initdb in DIR/data (if new) and start the server with its socket
 # in DIR, listening on no TCP address. Exports PGHOST, PGPORT, PGUSER, PGDATABASE.
 # CLUSTER_SETTINGS: extra server settings (default "-c fsync=off": throwaway data; set it to
-# "" for durable commits, as the events benchmark does).
+# "" for durable commits, as the events benchmark does). METADATA_PRELOAD=1: preloaded mode
+# (shared_preload_libraries = 'metadata'), as scripts/test.sh's second pass runs the suites.
 cluster_start() {
   local dir=$1 port=$2
   mkdir -p "$dir"
@@ -34,7 +35,7 @@ cluster_start() {
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; return 1; }
   fi
   as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-k $dir -p $port -c listen_addresses='' -c max_connections=50 ${CLUSTER_SETTINGS--c fsync=off}" \
+    -o "-k $dir -p $port -c listen_addresses='' -c max_connections=50 ${CLUSTER_SETTINGS--c fsync=off}${METADATA_PRELOAD:+ -c shared_preload_libraries=metadata}" \
     start >/dev/null || { cat "$dir/server.log"; return 1; }
   export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 }

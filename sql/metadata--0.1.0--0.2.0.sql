@@ -73,6 +73,10 @@ DROP INDEX metadata.sys_metadata_history_unsequenced;
 ALTER TABLE metadata.sys_metadata_history DROP CONSTRAINT sys_metadata_history_seq_key;
 CREATE UNIQUE INDEX sys_metadata_history_seq ON metadata.sys_metadata_history (seq)
     WHERE seq IS NOT NULL;
+-- The changes still waiting for their feed position (preloaded mode: the feed worker numbers
+-- them after their commit; plain mode: a row is in it from its insert to its commit).
+CREATE INDEX sys_metadata_history_unnumbered ON metadata.sys_metadata_history (id)
+    WHERE seq IS NULL;
 
 -- Built-in types: customised means "differs from the library's registration", kept true by
 -- the type trigger; _sync_builtin_types refreshes the others (run at the end of this script).
@@ -340,6 +344,23 @@ COMMENT ON FUNCTION metadata.prune_history(integer, interval) IS
   'complete from feed_bounds().retained_from on. Errors: 42501 unless metadata_admin, '
   '22023 neither limit given, max_versions below 1 or a negative max_age.';
 
+CREATE FUNCTION metadata."_wait_for_feed"(
+	"timeout_seconds" double precision /* Option < f64 > */
+) RETURNS bigint /* Option < i64 > */
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', '_wait_for_feed_wrapper';
+CREATE FUNCTION metadata.wait_for_feed(timeout interval DEFAULT '5 seconds')
+RETURNS bigint
+LANGUAGE sql VOLATILE
+RETURN metadata._wait_for_feed(extract(epoch FROM timeout)::double precision);
+COMMENT ON FUNCTION metadata.wait_for_feed(interval) IS
+  'Waits until every change committed before the call has its feed position, and returns '
+  'the feed''s head (NULL when the timeout passed first). Plain mode numbers changes at '
+  'commit: it returns at once. Preloaded mode (shared_preload_libraries) waits for the feed '
+  'worker. Errors: 22023 negative timeout; 25000 in preloaded mode from a transaction that '
+  'wrote metadata or runs under REPEATABLE READ or SERIALIZABLE.';
+
 -- What this backend's caches did and where the feed stands (src/pg/stats.rs).
 CREATE FUNCTION metadata."_stats"() RETURNS TABLE (
 	"mode" TEXT,  /* String */
@@ -354,7 +375,9 @@ CREATE FUNCTION metadata."_stats"() RETURNS TABLE (
 	"feed_head" bigint,  /* i64 */
 	"feed_retained_from" bigint,  /* i64 */
 	"feed_backlog" bigint,  /* i64 */
-	"last_notify_at" timestamp with time zone  /* Option < TimestampWithTimeZone > */
+	"last_notify_at" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"feed_worker_pid" INT,  /* Option < i32 > */
+	"last_prune_at" timestamp with time zone  /* Option < TimestampWithTimeZone > */
 )
 STRICT VOLATILE PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
@@ -362,15 +385,18 @@ AS 'MODULE_PATHNAME', '_stats_wrapper';
 CREATE VIEW metadata.stats AS
 SELECT s.mode, s.memo_hits, s.memo_misses, s.memo_evictions, s.memo_entries, s.memo_bytes,
        s.memo_budget_bytes, s.validator_hits, s.validator_compiles, s.feed_head,
-       s.feed_retained_from, s.feed_backlog, s.last_notify_at
+       s.feed_retained_from, s.feed_backlog, s.last_notify_at, s.feed_worker_pid,
+       s.last_prune_at
 FROM metadata._stats() AS s;
 COMMENT ON VIEW metadata.stats IS
-  'One row: mode (plain: without shared_preload_libraries, every cache figure is this '
-  'backend''s own since it started), the memo of effective documents (hits, misses, '
-  'evictions, entries, bytes, budget in bytes: metadata.memo_size), the validator cache '
-  '(hits, schema compiles), and the change feed (head, the lowest seq it is complete from, '
-  'the changes of this backend''s open transaction waiting for their position at its '
-  'commit, when this backend last rang the doorbell).';
+  'One row: mode (plain, or preloaded with shared_preload_libraries = ''metadata''); the '
+  'memo of effective documents of this backend since it started (hits, misses, evictions, '
+  'entries, bytes, budget in bytes: metadata.memo_size); its validator cache (hits, schema '
+  'compiles); the change feed (head, the lowest seq it is complete from, the backlog: plain, '
+  'the changes of this backend''s open transaction waiting for their position at its commit; '
+  'preloaded, every committed change waiting for the feed worker; when the doorbell last '
+  'rang: plain, by this backend; preloaded, by the worker); the feed worker''s pid (NULL '
+  'when none runs) and when it last applied history retention.';
 
 -- History rows record when they got their feed position (sequenced_at, set by the feed
 -- step): retention measures age by it (prune_history). The functions returning history

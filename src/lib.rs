@@ -7,10 +7,13 @@ pub mod core;
 ::pgrx::pg_module_magic!(name, version);
 pub mod pg;
 
-/// Called by Postgres when the library is loaded: defines the extension's settings.
+/// Called by Postgres when the library is loaded: defines the extension's settings and,
+/// when it is preloaded (`shared_preload_libraries`), asks for its shared memory.
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     pg::settings::define();
+    pg::worker::define();
+    pg::shared::init();
 }
 
 // The extension script, in order: the name rules and the write trigger's function (Rust),
@@ -76,6 +79,7 @@ pgrx::extension_sql_file!(
         pg::write::_rollback,
         pg::retention::_feed_bounds,
         pg::retention::_prune_history,
+        pg::retention::_wait_for_feed,
         pg::stats::_stats
     ]
 );

@@ -11,6 +11,7 @@
 //! - [`merge3`]: three-way merge of a customisation over a package upgrade.
 //! - [`package`]: what a package bundle says and what upgrading to it does (DESIGN §4 "Packages").
 //! - [`memo`]: a bounded memo of effective documents keyed by layer checksums.
+//! - [`shortcut`]: when a remembered answer may skip the table (preloaded mode).
 //! - [`names`]: the machine-name and type-name rules.
 //! - [`write`]: what save, publish and delete do to the rows of a layer key.
 //! - [`references`]: what a document names at its type's reference paths; load order.
@@ -33,4 +34,5 @@ pub mod references;
 pub mod resolve;
 pub mod schema;
 pub mod schema_loops;
+pub mod shortcut;
 pub mod write;

@@ -28,8 +28,10 @@
 
 use crate::pg::checks::check_references;
 use crate::pg::context::setting;
+use crate::pg::counters;
 use crate::pg::errors::raise;
 use crate::pg::owner::as_extension_owner;
+use crate::pg::shared::preloaded;
 use crate::pg::statements::{run, TEXT};
 use pgrx::prelude::*;
 use pgrx::{register_xact_callback, IntoDatum, PgSqlErrorCode, PgXactCallbackEvent};
@@ -73,10 +75,31 @@ pub fn register() {
     REGISTERED.with(|r| r.set(xid));
     REFERENCES.with(|r| r.borrow_mut().clear());
     CHANGES.with(|c| c.borrow_mut().clear());
+    counters::begin();
     register_xact_callback(PgXactCallbackEvent::PreCommit, || {
         check_pending_references();
-        feed_step();
+        if !preloaded() {
+            feed_step();
+        }
+        counters::pre_commit();
     });
+    register_xact_callback(PgXactCallbackEvent::Commit, || {
+        let completed = counters::post_commit();
+        // Preloaded mode: the changes wait for the feed worker, woken here (the feed step
+        // above took them in plain mode); with metadata.feed_sync the commit waits for it.
+        let changed = CHANGES.with(|c| !std::mem::take(&mut *c.borrow_mut()).is_empty());
+        if changed && preloaded() {
+            crate::pg::worker::wake();
+            if crate::pg::worker::FEED_SYNC.get() {
+                crate::pg::worker::wait_numbered(
+                    completed,
+                    std::time::Duration::from_secs(5),
+                    false,
+                );
+            }
+        }
+    });
+    register_xact_callback(PgXactCallbackEvent::Abort, counters::post_abort);
     register_xact_callback(PgXactCallbackEvent::PrePrepare, || {
         raise(
             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,

@@ -16,6 +16,27 @@ use crate::pg::statements::{run, FLOAT8, INT4, INT8};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
+/// The changes without a feed position (preloaded mode: committed ones wait for the feed
+/// worker; the caller's own transaction's too), counted as the extension's owner through the index of unnumbered rows.
+pub fn waiting() -> i64 {
+    as_extension_owner(|| {
+        Spi::connect_mut(|client| {
+            run(
+                client,
+                "stats/waiting",
+                || {
+                    "SELECT pg_catalog.count(*) FROM metadata.sys_metadata_history h WHERE h.seq IS NULL"
+                        .to_owned()
+                },
+                &[],
+                &[],
+                |rows| rows.first().get::<i64>(1).ok().flatten().unwrap_or(0),
+            )
+        })
+    })
+    .unwrap_or(0)
+}
+
 /// The head of the feed and the highest seq retention removed, read as the extension's
 /// owner (0 and 0 before the first change, or without the extension).
 pub fn bounds() -> (i64, i64) {
@@ -163,4 +184,31 @@ pub(crate) fn _prune_history(max_versions: Option<i32>, max_age_seconds: Option<
         })
     })
     .unwrap_or(0)
+}
+
+/// `wait_for_feed(timeout)` (sql/history.sql), `timeout_seconds` in seconds: waits until
+/// every change committed before the call has its feed position, then returns the feed's
+/// head (read under the caller's snapshot); NULL when the timeout passed first. Plain mode
+/// numbers changes at commit, so it returns at once; preloaded mode waits for a step of the
+/// feed worker (woken here). Errors: 22023 (a negative or infinite timeout).
+#[pg_extern(volatile, parallel_unsafe)]
+pub(crate) fn _wait_for_feed(timeout_seconds: Option<f64>) -> Option<i64> {
+    let timeout = timeout_seconds.unwrap_or(5.0);
+    if !timeout.is_finite() || timeout < 0.0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "timeout must be a finite interval of 0 or more".to_owned(),
+            None,
+        );
+    }
+    let own = crate::pg::feed::backlog_and_last_notify().0 > 0;
+    if crate::pg::shared::preloaded() && (own || waiting() > 0) {
+        // SAFETY: the shared count of completed transactions.
+        let completed = unsafe { (*pg_sys::ShmemVariableCache).xactCompletionCount };
+        let timeout = std::time::Duration::from_secs_f64(timeout.min(1e6));
+        if !crate::pg::worker::wait_numbered(completed, timeout, true) {
+            return None;
+        }
+    }
+    Some(bounds().0)
 }
