@@ -13,7 +13,7 @@
 
 use crate::pg::errors::raise_with;
 use crate::pg::owner::as_extension_owner;
-use crate::pg::statements::run;
+use crate::pg::statements::query;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::cell::{Cell, RefCell};
@@ -45,9 +45,9 @@ fn tenants_of(role: pg_sys::Oid) -> Option<Vec<String>> {
         CALLBACK.with(|c| c.set(true));
     }
     let found = as_extension_owner(|| {
-        Spi::connect_mut(|client| {
-            let table = run(
-                client,
+        Spi::connect(|client| {
+            let table = query(
+                &client,
                 "bindings/table",
                 || {
                     "SELECT pg_catalog.to_regclass('metadata.sys_metadata_tenant_binding')::pg_catalog.oid"
@@ -60,8 +60,8 @@ fn tenants_of(role: pg_sys::Oid) -> Option<Vec<String>> {
             // The SQL of a release without bindings (the library was replaced, the update
             // not run yet): no role is bound, as then; nothing is cached, so the bindings
             // count as soon as the update has created their table.
-            let tenants = run(
-                client,
+            let tenants = query(
+                &client,
                 "bindings/of",
                 || {
                     "SELECT pg_catalog.array_agg(b.tenant_id ORDER BY b.tenant_id) \

@@ -42,8 +42,8 @@ use std::ffi::CString;
 type LayerRef = (String, String, Option<String>, Option<String>);
 
 thread_local! {
-    /// The top-level transaction id for which the commit step is registered.
-    static REGISTERED: Cell<pg_sys::TransactionId> = const { Cell::new(pg_sys::InvalidTransactionId) };
+    /// The local transaction number for which the commit step is registered (0: none).
+    static REGISTERED: Cell<pg_sys::LocalTransactionId> = const { Cell::new(0) };
     /// Layers whose references are checked at commit.
     static REFERENCES: RefCell<Vec<LayerRef>> = const { RefCell::new(Vec::new()) };
     /// The history rows this transaction wrote, in order (those of subtransactions rolled
@@ -67,12 +67,15 @@ pub fn backlog_and_last_notify() -> (usize, Option<pg_sys::TimestampTz>) {
 /// refused (SQLSTATE 0A000): a prepared transaction would hold the feed until COMMIT
 /// PREPARED.
 pub fn register() {
-    // SAFETY: reading the current transaction's top-level id has no preconditions.
-    let xid = unsafe { pg_sys::GetTopTransactionIdIfAny() };
-    if REGISTERED.with(Cell::get) == xid {
+    // The backend's local transaction number: a transaction has it from its start (its
+    // transaction id only from its first write, so it would change under a trigger that
+    // registers before the row is written, and the steps would be registered twice).
+    // SAFETY: this backend's PGPROC, which exists while it runs a transaction.
+    let lxid = unsafe { (*pg_sys::MyProc).lxid };
+    if REGISTERED.with(Cell::get) == lxid {
         return;
     }
-    REGISTERED.with(|r| r.set(xid));
+    REGISTERED.with(|r| r.set(lxid));
     REFERENCES.with(|r| r.borrow_mut().clear());
     CHANGES.with(|c| c.borrow_mut().clear());
     counters::begin();

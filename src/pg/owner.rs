@@ -1,15 +1,15 @@
 //! The extension's own role: the feed and the tenant bindings are read and written by the
 //! extension, not by the caller, so those steps run as the role that owns the extension.
 
-use crate::pg::statements::run;
+use crate::pg::statements::query;
 use pgrx::prelude::*;
 
 /// The role that owns the extension (the feed is written by the extension, not by the
 /// caller); `None` when the extension is not installed (dropped in this transaction).
 pub fn extension_owner() -> Option<pg_sys::Oid> {
-    Spi::connect_mut(|client| {
-        run(
-            client,
+    Spi::connect(|client| {
+        query(
+            &client,
             "feed/owner",
             || {
                 "SELECT e.extowner FROM pg_catalog.pg_extension e \

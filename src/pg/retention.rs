@@ -12,7 +12,7 @@
 
 use crate::pg::errors::raise;
 use crate::pg::owner::{as_extension_owner, require_admin};
-use crate::pg::statements::{run, FLOAT8, INT4, INT8};
+use crate::pg::statements::{query, run, FLOAT8, INT4, INT8};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
@@ -20,9 +20,9 @@ use pgrx::PgSqlErrorCode;
 /// worker; the caller's own transaction's too), counted as the extension's owner through the index of unnumbered rows.
 pub fn waiting() -> i64 {
     as_extension_owner(|| {
-        Spi::connect_mut(|client| {
-            run(
-                client,
+        Spi::connect(|client| {
+            query(
+                &client,
                 "stats/waiting",
                 || {
                     "SELECT pg_catalog.count(*) FROM metadata.sys_metadata_history h WHERE h.seq IS NULL"
@@ -41,9 +41,9 @@ pub fn waiting() -> i64 {
 /// owner (0 and 0 before the first change, or without the extension).
 pub fn bounds() -> (i64, i64) {
     as_extension_owner(|| {
-        Spi::connect_mut(|client| {
-            run(
-                client,
+        Spi::connect(|client| {
+            query(
+                &client,
                 "retention/bounds",
                 || {
                     "SELECT coalesce((SELECT f.head FROM metadata.sys_metadata_feed f), 0), \

@@ -28,7 +28,9 @@ pub const JSONB: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::JSONBOID);
 pub const TEXT_ARRAY: PgOid = PgOid::BuiltIn(pg_sys::BuiltinOid::TEXTARRAYOID);
 
 /// Runs the statement `sql` (prepared under `name` with parameter `types` the first time)
-/// with `args`, and hands its result to `read`. `write`: the statement changes rows.
+/// with `args`, and hands its result to `read`. The statement may change rows: it gives the
+/// transaction an id, and from then on every SPI query of the transaction takes a snapshot
+/// of its own (pgrx's rule). For a statement that only reads, use [`query`].
 pub fn run<R>(
     client: &mut SpiClient<'_>,
     name: &str,
@@ -37,25 +39,55 @@ pub fn run<R>(
     args: &[DatumWithOid<'_>],
     read: impl FnOnce(SpiTupleTable<'_>) -> R,
 ) -> R {
-    // The map is not borrowed while a statement runs: running one may run others (a
-    // trigger, a row level security policy reading the tenant binding).
-    let plan = PLANS.with(|plans| plans.borrow().get(name).cloned());
-    let plan = match plan {
-        Some(plan) => plan,
-        None => {
-            let text = sql();
-            let plan = Rc::new(
-                client
-                    .prepare_mut(text.as_str(), types)
-                    .unwrap_or_else(|e| panic!("preparing {name}: {e}"))
-                    .keep(),
-            );
-            PLANS.with(|plans| plans.borrow_mut().insert(name.to_owned(), Rc::clone(&plan)));
-            plan
-        }
-    };
+    let plan = prepared(client, name, sql, types, true);
     let table = client
         .update(&*plan, None, args)
         .unwrap_or_else(|e| panic!("running {name}: {e}"));
     read(table)
+}
+
+/// Runs the read-only statement `sql` as [`run`] does, under the caller's active snapshot
+/// (a transaction that wrote nothing keeps no transaction id and sees, within a statement,
+/// one snapshot).
+pub fn query<R>(
+    client: &SpiClient<'_>,
+    name: &str,
+    sql: impl FnOnce() -> String,
+    types: &[PgOid],
+    args: &[DatumWithOid<'_>],
+    read: impl FnOnce(SpiTupleTable<'_>) -> R,
+) -> R {
+    let plan = prepared(client, name, sql, types, false);
+    let table = client
+        .select(&*plan, None, args)
+        .unwrap_or_else(|e| panic!("running {name}: {e}"));
+    read(table)
+}
+
+fn prepared(
+    client: &SpiClient<'_>,
+    name: &str,
+    sql: impl FnOnce() -> String,
+    types: &[PgOid],
+    mutating: bool,
+) -> Rc<OwnedPreparedStatement> {
+    // The map is not borrowed while a statement runs: running one may run others (a
+    // trigger, a row level security policy reading the tenant binding).
+    let plan = PLANS.with(|plans| plans.borrow().get(name).cloned());
+    if let Some(plan) = plan {
+        return plan;
+    }
+    let text = sql();
+    let statement = if mutating {
+        client.prepare_mut(text.as_str(), types)
+    } else {
+        client.prepare(text.as_str(), types)
+    };
+    let plan = Rc::new(
+        statement
+            .unwrap_or_else(|e| panic!("preparing {name}: {e}"))
+            .keep(),
+    );
+    PLANS.with(|plans| plans.borrow_mut().insert(name.to_owned(), Rc::clone(&plan)));
+    plan
 }
