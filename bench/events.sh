@@ -10,7 +10,8 @@
 #   none     the history trigger disabled (what a save costs without history and feed)
 #   feed     history + commit-ordered seq, SET metadata.notify = off
 #   events   history + seq + the doorbell NOTIFY (the default)
-# and prints TPS and the ratios to `none`.
+# then the three again in preloaded mode (shared_preload_libraries = 'metadata': the feed
+# worker numbers and notifies), and prints TPS and the ratios to `none` of the same mode.
 #
 # Usage: bench/events.sh [--quick]      (METADATA_BENCH_SECONDS, default 10; --quick: 3)
 # Environment: METADATA_BENCH_PORT (default 54359), METADATA_BENCH_WRITERS (default 8).
@@ -50,6 +51,16 @@ run none
 psql_run -c "ALTER TABLE metadata.sys_metadata ENABLE TRIGGER sys_metadata_after_write" >/dev/null
 run feed "-c metadata.notify=off"
 run events
+# Preloaded mode, same run and data: the feed worker numbers and notifies; writers take no
+# feed lock and send no NOTIFY (metadata.feed_sync off, the default).
+cluster_stop "$dir"
+METADATA_PRELOAD=1 CLUSTER_SETTINGS="" cluster_start "$dir" "$port"
+psql_run -c "ALTER TABLE metadata.sys_metadata DISABLE TRIGGER sys_metadata_after_write" >/dev/null
+run none_pre
+psql_run -c "ALTER TABLE metadata.sys_metadata ENABLE TRIGGER sys_metadata_after_write" >/dev/null
+run feed_pre "-c metadata.notify=off"
+run events_pre
+lag=$(psql_run -At -c "SELECT metadata.wait_for_feed('60 s') IS NOT NULL")
 
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", x / y }'; }
 echo "bench: events machine nproc=$(nproc) writers=$writers seconds=$seconds durable=fsync,synchronous_commit"
@@ -57,3 +68,8 @@ for c in none feed events; do
   v=tps_$c
   printf 'bench: events %-8s tps %10.1f  vs none %s\n' "$c" "${!v}" "$(ratio "${!v}" "$tps_none")"
 done
+for c in none feed events; do
+  v=tps_${c}_pre
+  printf 'bench: events preloaded %-8s tps %10.1f  vs none %s\n' "$c" "${!v}" "$(ratio "${!v}" "$tps_none_pre")"
+done
+echo "bench: events preloaded: the worker caught up after the run: $lag"

@@ -17,6 +17,7 @@
 #   (v0) the same with SET metadata.validator_cache = off (the schema compiled every call)
 #   (s) metadata.save() of a changed object document (one item per client), type strict
 #   (s0) the same with the type's validation off: s0 - s is what validation adds to a save
+#   (ap, bp, rp) a, b and r again in preloaded mode (shared_preload_libraries), same run
 # and, as a profile when b/a < 0.3 (or METADATA_BENCH_PROFILE=1):
 #   (d) SELECT metadata.checksum(metadata) by primary key (jsonb->text->serde + SHA-256)
 #   (e) SELECT metadata.merge_patch(metadata, '{}') by primary key (jsonb->serde->jsonb)
@@ -193,6 +194,13 @@ run v0 "$BENCH/v_validate.pgbench" "-c metadata.validator_cache=off"
 run s "$BENCH/s_save.pgbench"
 psql_run -c "SELECT metadata.register_type('object', validation_mode => 'off')" >/dev/null
 run s0 "$BENCH/s_save.pgbench"
+# Preloaded mode, same run: the cluster restarts with shared_preload_libraries = 'metadata'
+# (answers from the backend's memory when no change bucket they depend on moved).
+cluster_stop "$dir"
+METADATA_PRELOAD=1 cluster_start "$dir" "$port"
+run ap "$BENCH/a_pk_lookup.pgbench"
+run bp "$BENCH/b_effective.pgbench"
+PGUSER=bench_reader run rp "$BENCH/b_effective.pgbench"
 b_a=$(ratio "$tps_b" "$tps_a")
 b_c=$(ratio "$tps_b" "$tps_c")
 if [ "$profile" = 1 ] || awk -v r="$b_a" 'BEGIN { exit !(r < 0.3) }'; then
@@ -219,6 +227,10 @@ if [ -n "${tps_d:-}" ]; then
 fi
 echo "bench: ratio b/a=$b_a b/c=$b_c b0/a=$(ratio "$tps_b0" "$tps_a") b0/c=$(ratio "$tps_b0" "$tps_c") g/a=$(ratio "$tps_g" "$tps_a")"
 echo "bench: ratio r/b=$(ratio "$tps_r" "$tps_b") (row level security as a metadata_reader vs the superuser)"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' ap "preloaded: pk lookup" "$tps_ap" "$lat_ap"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' bp "preloaded: effective() 3 layers" "$tps_bp" "$lat_bp"
+printf 'bench: %-4s %-34s %12.1f %10.3f\n' rp "preloaded: effective(), reader + RLS" "$tps_rp" "$lat_rp"
+echo "bench: ratio preloaded bp/ap=$(ratio "$tps_bp" "$tps_ap") rp/ap=$(ratio "$tps_rp" "$tps_ap") bp/b=$(ratio "$tps_bp" "$tps_b") (plain b/a=$b_a)"
 echo "bench: ratio v/v0=$(ratio "$tps_v" "$tps_v0") s/s0=$(ratio "$tps_s" "$tps_s0") validation_ms_per_save=$(awk -v x="$lat_s" -v y="$lat_s0" 'BEGIN { printf "%.3f", x - y }')"
 if [ -n "${tps_d:-}" ]; then
   echo "bench: ratio d/a=$(ratio "$tps_d" "$tps_a") e/a=$(ratio "$tps_e" "$tps_a") f/a=$(ratio "$tps_f" "$tps_a") b/e=$(ratio "$tps_b" "$tps_e") b/f=$(ratio "$tps_b" "$tps_f")"

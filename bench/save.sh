@@ -8,7 +8,8 @@
 #      into a table with the same columns, with a PL/pgSQL trigger writing a history row
 #      (bench/save_baseline.sql).
 # All three in one run, at 1 and at 8 clients (METADATA_BENCH_WRITERS), each printing TPS
-# and the p50/p99 latency of a save; then the ratios P/B and U/B.
+# and the p50/p99 latency of a save; then the ratios P/B and U/B; then B and P at 8 clients
+# again in preloaded mode (shared_preload_libraries = 'metadata').
 #
 # Usage: bench/save.sh [--quick]     (METADATA_BENCH_SECONDS per case, default 10; --quick: 3)
 # Environment: METADATA_BENCH_PORT (default 54379), METADATA_BENCH_WRITERS (default 8).
@@ -74,3 +75,15 @@ for n in 1 "$writers"; do
   tb=tps_B_$n tp=tps_P_$n tu=tps_U_$n
   echo "bench: save clients=$n ratio P/B=$(ratio "${!tp}" "${!tb}") U/B=$(ratio "${!tu}" "${!tb}")"
 done
+# Preloaded mode, same run: the writers take no feed lock and send no NOTIFY.
+cluster_stop "$dir"
+METADATA_PRELOAD=1 CLUSTER_SETTINGS="" cluster_start "$dir" "$port"
+n=$writers
+run B "$n"
+run P "$n"
+for c in B P; do
+  t=tps_${c}_$n p50=p50_${c}_$n p99=p99_${c}_$n
+  printf 'bench: save preloaded clients=%-2s %s tps %9.1f  p50 %7s ms  p99 %7s ms\n' "$n" "$c" "${!t}" "$(ms "${!p50}")" "$(ms "${!p99}")"
+done
+tb=tps_B_$n tp=tps_P_$n
+echo "bench: save preloaded clients=$n ratio P/B=$(ratio "${!tp}" "${!tb}")"

@@ -8,8 +8,10 @@
 #      release (tests/upgrade), concurrent writers, client tests over real
 #      connections (tests/client), the ObjectStack client (tests/objectstack), the Python
 #      follower (tests/python), the command line round trip through git
-#      (tests/cli), and, when METADATA_CORPUS points at
-#      shared/corpus, the corpus tests.
+#      (tests/cli), answers from memory against concurrent writers, a streaming standby
+#      (tests/replica), and, when METADATA_CORPUS points at shared/corpus, the corpus tests;
+#   4. the SQL, isolation, client, memory, standby and corpus suites again in preloaded mode
+#      (shared_preload_libraries = 'metadata').
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
 # any failure.
 set -euo pipefail
@@ -103,6 +105,16 @@ cli_tests() {
   bash tests/cli/roundtrip.sh
 }
 
+# Answers from memory against concurrent writers (tests/concurrency/memo_under_writers.sh).
+memo_tests() {
+  bash tests/concurrency/memo_under_writers.sh
+}
+
+# A streaming standby of the test cluster (tests/replica/standby.sh).
+standby_tests() {
+  bash tests/replica/standby.sh
+}
+
 corpus_tests() {
   METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm schemas
 }
@@ -120,10 +132,29 @@ run_suite "client tests (cargo test, tests/client)" client_tests
 run_suite "ObjectStack client (clients/objectstack, tests/objectstack)" objectstack_tests
 run_suite "Python follower (examples/python, tests/python)" python_tests
 run_suite "command line: pull, edit in git, diff, push (cli, tests/cli)" cli_tests
+run_suite "answers from memory against concurrent writers (pgbench)" memo_tests
+run_suite "a streaming standby (pg_basebackup)" standby_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
 else
   echo "== corpus tests skipped: set METADATA_CORPUS=path/to/shared/corpus to run them"
+fi
+
+# The second pass: preloaded mode (shared_preload_libraries = 'metadata', a feed worker per
+# database, answers from shared change buckets). metadata.feed_sync = on makes each commit
+# wait for its feed positions, so the suites' expected feeds hold as in plain mode; the
+# memo test's writers turn it off to leave the numbering to the worker.
+echo "== preloaded mode: the cluster restarts with shared_preload_libraries = 'metadata'"
+cluster_stop "$WORK/cluster"
+export METADATA_PRELOAD=1 CLUSTER_SETTINGS="-c fsync=off -c metadata.feed_sync=on"
+cluster_start "$WORK/cluster" "$PORT"
+run_suite "preloaded: SQL regression tests (pg_regress)" sql_tests
+run_suite "preloaded: isolation specs (pg_isolation_regress)" isolation_tests
+run_suite "preloaded: client tests (cargo test, tests/client)" client_tests
+run_suite "preloaded: answers from memory against concurrent writers" memo_tests
+run_suite "preloaded: a streaming standby" standby_tests
+if [ -n "${METADATA_CORPUS:-}" ]; then
+  run_suite "preloaded: corpus tests (pg_regress)" corpus_tests
 fi
 
 echo "suites: $suites_passed passed, $suites_failed failed"

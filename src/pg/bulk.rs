@@ -222,6 +222,7 @@ fn in_subtransaction<R>(
 /// failure of an item with its own SQLSTATE.
 #[pg_extern(volatile, parallel_unsafe)]
 pub(crate) fn _bulk_save(items: Option<JsonB>, continue_on_error: Option<bool>) -> JsonB {
+    crate::pg::errors::refuse_on_standby();
     let items = items
         .unwrap_or_else(|| {
             raise(

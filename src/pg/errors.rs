@@ -8,6 +8,21 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
 /// Raises an ERROR; never returns.
+/// Refuses a write on a hot standby (SQLSTATE 25006, read_only_sql_transaction) before it
+/// starts: without this, the first write step would fail deeper down, asking for a
+/// transaction id during recovery.
+pub fn refuse_on_standby() {
+    // SAFETY: reading the recovery state.
+    if unsafe { pgrx::pg_sys::RecoveryInProgress() } {
+        raise_with(
+            PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
+            "cannot change metadata on a hot standby".to_owned(),
+            None,
+            Some("Write on the primary; a standby serves effective, effective_all, explain and changes_since.".to_owned()),
+        )
+    }
+}
+
 pub fn raise(code: PgSqlErrorCode, message: String, detail: Option<String>) -> ! {
     raise_with(code, message, detail, None)
 }

@@ -449,6 +449,7 @@ pub(crate) fn _save(
     change_note: Option<&str>,
     expected_checksum: Option<&str>,
 ) -> pgrx::composite_type!('static, "metadata.sys_metadata") {
+    crate::pg::errors::refuse_on_standby();
     let info = writable_type(type_name);
     let name = require_name(name, "name");
     let (doc, parsed) = document(doc);
@@ -513,6 +514,7 @@ pub(crate) fn _publish(
     expected_checksum: Option<&str>,
     change_note: Option<&str>,
 ) -> pgrx::composite_type!('static, "metadata.sys_metadata") {
+    crate::pg::errors::refuse_on_standby();
     let info = writable_type(type_name);
     let key = LayerKey::for_caller(Some(&info.name), name, scope, owner);
     let what = key.describe();
@@ -616,6 +618,7 @@ pub(crate) fn _delete(
     expected_checksum: Option<&str>,
     cascade: Option<bool>,
 ) -> bool {
+    crate::pg::errors::refuse_on_standby();
     let info = writable_type(type_name);
     let key = LayerKey::for_caller(Some(&info.name), name, scope, owner);
     let expected = expectation(expected_version, expected_checksum);
@@ -665,6 +668,7 @@ pub(crate) fn _rollback(
     expected_version: Option<i32>,
     expected_checksum: Option<&str>,
 ) -> pgrx::composite_type!('static, "metadata.sys_metadata") {
+    crate::pg::errors::refuse_on_standby();
     let info = writable_type(type_name);
     let name = crate::pg::errors::required(name, "name");
     let version = version.unwrap_or_else(|| {
