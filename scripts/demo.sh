@@ -59,8 +59,11 @@ if ! install_extension 2>"$DIR/build.log"; then
 fi
 echo "   cargo build --release of the metadata command line (cli/)"
 cargo build --release --quiet --manifest-path "$ROOT/cli/Cargo.toml"
-cluster_start "$DIR" "$PORT"
-echo "   throwaway cluster on port $PORT, socket directory $DIR"
+# Preloaded mode (shared_preload_libraries = 'metadata': the feed worker, answers from
+# shared change buckets); metadata.feed_sync = on lets every section read its own changes
+# in the feed at once, as in plain mode; section 21 turns it off to show the worker.
+METADATA_PRELOAD=1 CLUSTER_SETTINGS="-c fsync=off -c metadata.feed_sync=on" cluster_start "$DIR" "$PORT"
+echo "   throwaway cluster on port $PORT, socket directory $DIR, preloaded mode"
 
 # The sections: one SQL file each (examples/demo/NN_*.sql), run in order in one psql session
 # (no psqlrc, quiet, stop at the first error, no "(N rows)" footers). Every section starts

@@ -47,7 +47,7 @@ fn tenants_of(role: pg_sys::Oid) -> Option<Vec<String>> {
     let found = as_extension_owner(|| {
         Spi::connect(|client| {
             let table = query(
-                &client,
+                client,
                 "bindings/table",
                 || {
                     "SELECT pg_catalog.to_regclass('metadata.sys_metadata_tenant_binding')::pg_catalog.oid"
@@ -61,7 +61,7 @@ fn tenants_of(role: pg_sys::Oid) -> Option<Vec<String>> {
             // not run yet): no role is bound, as then; nothing is cached, so the bindings
             // count as soon as the update has created their table.
             let tenants = query(
-                &client,
+                client,
                 "bindings/of",
                 || {
                     "SELECT pg_catalog.array_agg(b.tenant_id ORDER BY b.tenant_id) \

@@ -49,7 +49,5 @@ pub fn restoring() -> bool {
     if setting(c"row_security").as_deref() != Some("off") {
         return false;
     }
-    pgrx::Spi::get_one::<bool>("SELECT metadata._restoring()")
-        .expect("metadata._restoring()")
-        .unwrap_or(false)
+    crate::pg::statements::read_one::<bool>("SELECT metadata._restoring()", &[]).unwrap_or(false)
 }

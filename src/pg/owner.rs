@@ -9,7 +9,7 @@ use pgrx::prelude::*;
 pub fn extension_owner() -> Option<pg_sys::Oid> {
     Spi::connect(|client| {
         query(
-            &client,
+            client,
             "feed/owner",
             || {
                 "SELECT e.extowner FROM pg_catalog.pg_extension e \
@@ -58,9 +58,7 @@ pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
 /// Raises 42501 insufficient_privilege, saying `what` needs it, unless the current role is
 /// a metadata_admin (`metadata._is_admin()`, the rule of sql/security.sql).
 pub fn require_admin(what: &str) {
-    let admin = Spi::get_one::<bool>("SELECT metadata._is_admin()")
-        .ok()
-        .flatten()
+    let admin = crate::pg::statements::read_one::<bool>("SELECT metadata._is_admin()", &[])
         .unwrap_or(false);
     if !admin {
         crate::pg::errors::raise(

@@ -22,7 +22,7 @@ pub fn waiting() -> i64 {
     as_extension_owner(|| {
         Spi::connect(|client| {
             query(
-                &client,
+                client,
                 "stats/waiting",
                 || {
                     "SELECT pg_catalog.count(*) FROM metadata.sys_metadata_history h WHERE h.seq IS NULL"
@@ -43,7 +43,7 @@ pub fn bounds() -> (i64, i64) {
     as_extension_owner(|| {
         Spi::connect(|client| {
             query(
-                &client,
+                client,
                 "retention/bounds",
                 || {
                     "SELECT coalesce((SELECT f.head FROM metadata.sys_metadata_feed f), 0), \

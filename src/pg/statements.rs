@@ -91,3 +91,15 @@ fn prepared(
     PLANS.with(|plans| plans.borrow_mut().insert(name.to_owned(), Rc::clone(&plan)));
     plan
 }
+
+/// The first column of the first row of the read-only statement `sql` with `args` (None
+/// for no row or NULL), under the caller's snapshot, as [`query`] (pgrx's `Spi::get_one*`
+/// would give the transaction an id).
+pub fn read_one<A: FromDatum + IntoDatum>(sql: &str, args: &[DatumWithOid<'_>]) -> Option<A> {
+    Spi::connect(|client| {
+        client
+            .select(sql, Some(1), args)
+            .ok()
+            .and_then(|rows| rows.first().get_one::<A>().ok().flatten())
+    })
+}

@@ -108,13 +108,11 @@ thread_local! {
 
 /// Schema checksums of `names` now (absent types map to `None`).
 fn schema_checksums(names: &[String]) -> HashMap<String, Option<String>> {
-    let rows = Spi::get_one_with_args::<JsonB>(
+    let rows = crate::pg::statements::read_one::<JsonB>(
         "SELECT coalesce(pg_catalog.jsonb_object_agg(name, schema_checksum), '{}') \
          FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) ANY ($1)",
         &[names.to_vec().into()],
     )
-    .ok()
-    .flatten()
     .map(|j| j.0)
     .unwrap_or(Value::Null);
     names
@@ -126,13 +124,11 @@ fn schema_checksums(names: &[String]) -> HashMap<String, Option<String>> {
 /// The registered schemas other than `except`, by `urn:metadata:schema:<type>` and by their
 /// `$id`, with the type each URI belongs to.
 pub fn registered_schemas(except: &str) -> (HashMap<String, Value>, HashMap<String, String>) {
-    let all = Spi::get_one_with_args::<JsonB>(
+    let all = crate::pg::statements::read_one::<JsonB>(
         "SELECT coalesce(pg_catalog.jsonb_object_agg(name, schema), '{}') FROM metadata.sys_metadata_type \
          WHERE schema IS NOT NULL AND name OPERATOR(pg_catalog.<>) $1",
         &[except.into()],
     )
-    .ok()
-    .flatten()
     .map(|j| j.0)
     .unwrap_or(Value::Null);
     let mut by_uri = HashMap::new();
@@ -187,12 +183,10 @@ pub fn validator(info: &TypeInfo) -> Option<Rc<Validator>> {
         return cached;
     }
     VALIDATOR_COUNTS.with(|c| c.set((c.get().0, c.get().1 + 1)));
-    let schema = Spi::get_one_with_args::<JsonB>(
+    let schema = crate::pg::statements::read_one::<JsonB>(
         "SELECT schema FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1",
         &[info.name.as_str().into()],
-    )
-    .ok()
-    .flatten()?
+    )?
     .0;
     let (registered, owner) = registered_schemas(&info.name);
     let compiled = compile(Some(&info.name), &schema, registered).unwrap_or_else(|reason| {
