@@ -5,7 +5,7 @@
 \echo
 \echo '== preloaded mode: the feed worker numbers committed changes; effective() answers from memory'
 SELECT mode, feed_worker_pid IS NOT NULL AS worker_running, feed_head FROM metadata.stats;
-\echo '-- five saves of tenant acme's overlay, each its own transaction, with metadata.feed_sync = off: each commit returns at once,'
+\echo '-- five saves of the overlay of tenant acme, each its own transaction, with metadata.feed_sync = off: each commit returns at once,'
 \echo '-- without the feed lock or NOTIFY; the worker, woken by each commit, numbers them behind the writer'
 SET metadata.feed_sync = off;
 SET metadata.tenant_id = 'acme';
