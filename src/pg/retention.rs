@@ -17,7 +17,8 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 
 /// The changes without a feed position (preloaded mode: committed ones wait for the feed
-/// worker; the caller's own transaction's too), counted as the extension's owner through the index of unnumbered rows.
+/// worker; the caller's own transaction's too), counted as the extension's owner through
+/// the index of unnumbered rows.
 pub fn waiting() -> i64 {
     as_extension_owner(|| {
         Spi::connect(|client| {
