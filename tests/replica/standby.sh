@@ -37,7 +37,7 @@ SQL
 
 mkdir -p "$work/standby" && chown postgres: "$work/standby"
 as_postgres "$PG_BIN/pg_basebackup" -h "$primary_host" -p "$primary_port" -U postgres \
-  -D "$work/standby/data" -R -X stream >/dev/null
+  -D "$work/standby/data" -R -X stream -c fast >/dev/null
 # The standby listens on its own socket and port (cluster_start passes both).
 cluster_start "$work/standby" "$standby_port"
 export PGHOST=$primary_host PGPORT=$primary_port
