@@ -7,7 +7,7 @@
 //!   completion count of its last commit ([`crate::core::shortcut`] says what readers do
 //!   with them);
 //! - the feed slots: per database, its feed worker ([`crate::pg::worker`]) and what that
-//!   worker did (steps, changes numbered, last notification, last pruning).
+//!   worker did (last notification, last pruning, how far it numbered).
 //!
 //! Everything in it is an atomic, so no lock is taken by writers or readers.
 
@@ -42,10 +42,6 @@ pub struct Slot {
     pub pid: AtomicI32,
     /// A worker was registered and has not started its loop yet.
     pub starting: AtomicBool,
-    /// Feed steps that numbered at least one change.
-    pub steps: AtomicU64,
-    /// Changes numbered.
-    pub changes: AtomicU64,
     /// When it last notified (Postgres timestamp, 0: never).
     pub last_notify: AtomicI64,
     /// When it last pruned the history (Postgres timestamp, 0: never).

@@ -242,8 +242,6 @@ pub extern "C-unwind" fn metadata_feed_worker_main(arg: pg_sys::Datum) {
             break; // the extension is not (or no longer) installed here at this version
         };
         if numbered > 0 {
-            slot.steps.fetch_add(1, Ordering::Relaxed);
-            slot.changes.fetch_add(numbered as u64, Ordering::Relaxed);
             if setting_notify() {
                 // SAFETY: reading the clock.
                 slot.last_notify
