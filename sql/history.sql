@@ -75,6 +75,15 @@ CREATE TRIGGER sys_metadata_after_write
     AFTER INSERT OR UPDATE OR DELETE ON metadata.sys_metadata
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_after_write();
 
+-- Rows a logical replication subscription applies (session_replication_role = replica)
+-- arrive with their history, edges and feed positions, and the history trigger does not
+-- fire for them; this one fires only then, and notes the change buckets of preloaded mode
+-- (src/pg/history.rs, docs/scale-out.md "Logical replicas").
+CREATE TRIGGER sys_metadata_after_replicated_write
+    AFTER INSERT OR UPDATE OR DELETE ON metadata.sys_metadata
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_after_replicated_write();
+ALTER TABLE metadata.sys_metadata ENABLE REPLICA TRIGGER sys_metadata_after_replicated_write;
+
 -- TRUNCATE would drop rows without history: refused.
 CREATE FUNCTION metadata.refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql
@@ -308,7 +317,17 @@ CREATE VIEW metadata.stats AS
 SELECT s.mode, s.memo_hits, s.memo_misses, s.memo_evictions, s.memo_entries, s.memo_bytes,
        s.memo_budget_bytes, s.validator_hits, s.validator_compiles, s.feed_head,
        s.feed_retained_from, s.feed_backlog, s.last_notify_at, s.feed_worker_pid,
-       s.last_prune_at
+       s.last_prune_at,
+       -- A hot standby's feed is the primary's as far as replayed: the commit time (on the
+       -- primary) of the last transaction replayed, and how far replay is behind (zero when
+       -- everything received is replayed). NULL on a primary.
+       CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_xact_replay_timestamp()
+       END AS feed_replayed_at,
+       CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN NULL
+            WHEN pg_catalog.pg_last_wal_receive_lsn() OPERATOR(pg_catalog.<=) pg_catalog.pg_last_wal_replay_lsn()
+                THEN interval '0'
+            ELSE pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.pg_last_xact_replay_timestamp()
+       END AS feed_replay_lag
 FROM metadata._stats() AS s;
 COMMENT ON VIEW metadata.stats IS
   'One row: mode (plain, or preloaded with shared_preload_libraries = ''metadata''); the '
@@ -318,4 +337,7 @@ COMMENT ON VIEW metadata.stats IS
   'the changes of this backend''s open transaction waiting for their position at its commit; '
   'preloaded, every committed change waiting for the feed worker; when the doorbell last '
   'rang: plain, by this backend; preloaded, by the worker); the feed worker''s pid (NULL '
-  'when none runs) and when it last applied history retention.';
+  'when none runs) and when it last applied history retention; on a hot standby, the '
+  'primary''s commit time of the last transaction replayed (feed_replayed_at) and how far '
+  'replay is behind (feed_replay_lag, zero when all WAL received is replayed; NULL on a '
+  'primary).';

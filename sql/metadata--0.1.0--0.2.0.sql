@@ -64,6 +64,15 @@ CREATE OR REPLACE FUNCTION metadata."sys_metadata_after_write"()
 	RETURNS TRIGGER
 	LANGUAGE c
 	AS 'MODULE_PATHNAME', 'sys_metadata_after_write_wrapper';
+-- Rows a logical replication subscription applies note the change buckets (sql/history.sql).
+CREATE FUNCTION metadata."sys_metadata_after_replicated_write"()
+	RETURNS TRIGGER
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'sys_metadata_after_replicated_write_wrapper';
+CREATE TRIGGER sys_metadata_after_replicated_write
+    AFTER INSERT OR UPDATE OR DELETE ON metadata.sys_metadata
+    FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_after_replicated_write();
+ALTER TABLE metadata.sys_metadata ENABLE REPLICA TRIGGER sys_metadata_after_replicated_write;
 DROP TRIGGER sys_metadata_before_delete ON metadata.sys_metadata;
 DROP FUNCTION metadata.sys_metadata_before_delete();
 DROP INDEX metadata.sys_metadata_history_unsequenced;
@@ -138,11 +147,29 @@ BEGIN
 END
 $fn$;
 
+-- It fires always: also for the rows a logical replication subscription applies, which keep
+-- the publisher's values (sql/schema.sql).
 CREATE OR REPLACE FUNCTION metadata.sys_metadata_type_before_write() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    IF current_setting('session_replication_role') = 'replica' THEN
+        IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM metadata.sys_metadata_type t WHERE t.name = NEW.name) THEN
+            UPDATE metadata.sys_metadata_type t
+            SET domain = NEW.domain, description = NEW.description, schema = NEW.schema,
+                schema_checksum = NEW.schema_checksum, validation_mode = NEW.validation_mode,
+                locked_paths = NEW.locked_paths, reference_paths = NEW.reference_paths,
+                check_references = NEW.check_references, supports_overlay = NEW.supports_overlay,
+                allow_runtime_create = NEW.allow_runtime_create,
+                supports_versioning = NEW.supports_versioning, load_order = NEW.load_order,
+                builtin = NEW.builtin, customised = NEW.customised,
+                created_at = NEW.created_at, updated_at = NEW.updated_at
+            WHERE t.name = NEW.name;
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    END IF;
     NEW.schema_checksum := CASE WHEN NEW.schema IS NULL THEN NULL
                                 ELSE metadata.checksum(NEW.schema) END;
     NEW.updated_at := now();
@@ -163,6 +190,7 @@ BEGIN
     RETURN NEW;
 END
 $fn$;
+ALTER TABLE metadata.sys_metadata_type ENABLE ALWAYS TRIGGER sys_metadata_type_before_write;
 
 -- The privileges rule (sql/security.sql), applied at the end of this script.
 CREATE FUNCTION metadata._grant_privileges() RETURNS void
@@ -386,7 +414,17 @@ CREATE VIEW metadata.stats AS
 SELECT s.mode, s.memo_hits, s.memo_misses, s.memo_evictions, s.memo_entries, s.memo_bytes,
        s.memo_budget_bytes, s.validator_hits, s.validator_compiles, s.feed_head,
        s.feed_retained_from, s.feed_backlog, s.last_notify_at, s.feed_worker_pid,
-       s.last_prune_at
+       s.last_prune_at,
+       -- A hot standby's feed is the primary's as far as replayed: the commit time (on the
+       -- primary) of the last transaction replayed, and how far replay is behind (zero when
+       -- everything received is replayed). NULL on a primary.
+       CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_xact_replay_timestamp()
+       END AS feed_replayed_at,
+       CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN NULL
+            WHEN pg_catalog.pg_last_wal_receive_lsn() OPERATOR(pg_catalog.<=) pg_catalog.pg_last_wal_replay_lsn()
+                THEN interval '0'
+            ELSE pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.pg_last_xact_replay_timestamp()
+       END AS feed_replay_lag
 FROM metadata._stats() AS s;
 COMMENT ON VIEW metadata.stats IS
   'One row: mode (plain, or preloaded with shared_preload_libraries = ''metadata''); the '
@@ -396,7 +434,10 @@ COMMENT ON VIEW metadata.stats IS
   'the changes of this backend''s open transaction waiting for their position at its commit; '
   'preloaded, every committed change waiting for the feed worker; when the doorbell last '
   'rang: plain, by this backend; preloaded, by the worker); the feed worker''s pid (NULL '
-  'when none runs) and when it last applied history retention.';
+  'when none runs) and when it last applied history retention; on a hot standby, the '
+  'primary''s commit time of the last transaction replayed (feed_replayed_at) and how far '
+  'replay is behind (feed_replay_lag, zero when all WAL received is replayed; NULL on a '
+  'primary).';
 
 -- History rows record when they got their feed position (sequenced_at, set by the feed
 -- step): retention measures age by it (prune_history). The functions returning history

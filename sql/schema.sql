@@ -91,12 +91,32 @@ SELECT pg_catalog.pg_extension_config_dump('metadata.sys_metadata_type', 'WHERE 
 -- Keeps schema_checksum true and customised true of a built-in type exactly when its
 -- registration differs from the library's (metadata._customised: only customised built-in
 -- types are dumped); an INSERT of an existing name updates that row instead (what
--- pg_restore does with a changed built-in type).
+-- pg_restore does with a changed built-in type). It fires always, also for the rows a
+-- logical replication subscription applies (session_replication_role = replica): those
+-- carry the publisher's values and are kept as they are, and the built-in types that
+-- CREATE EXTENSION registered on the subscriber are updated by the initial copy instead
+-- of conflicting with it (docs/scale-out.md "Logical replicas").
 CREATE FUNCTION metadata.sys_metadata_type_before_write() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    IF current_setting('session_replication_role') = 'replica' THEN
+        IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM metadata.sys_metadata_type t WHERE t.name = NEW.name) THEN
+            UPDATE metadata.sys_metadata_type t
+            SET domain = NEW.domain, description = NEW.description, schema = NEW.schema,
+                schema_checksum = NEW.schema_checksum, validation_mode = NEW.validation_mode,
+                locked_paths = NEW.locked_paths, reference_paths = NEW.reference_paths,
+                check_references = NEW.check_references, supports_overlay = NEW.supports_overlay,
+                allow_runtime_create = NEW.allow_runtime_create,
+                supports_versioning = NEW.supports_versioning, load_order = NEW.load_order,
+                builtin = NEW.builtin, customised = NEW.customised,
+                created_at = NEW.created_at, updated_at = NEW.updated_at
+            WHERE t.name = NEW.name;
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    END IF;
     NEW.schema_checksum := CASE WHEN NEW.schema IS NULL THEN NULL
                                 ELSE metadata.checksum(NEW.schema) END;
     NEW.updated_at := now();
@@ -121,6 +141,7 @@ $fn$;
 CREATE TRIGGER sys_metadata_type_before_write
     BEFORE INSERT OR UPDATE ON metadata.sys_metadata_type
     FOR EACH ROW EXECUTE FUNCTION metadata.sys_metadata_type_before_write();
+ALTER TABLE metadata.sys_metadata_type ENABLE ALWAYS TRIGGER sys_metadata_type_before_write;
 
 -- The record (DESIGN §2): one row per (tenant, type, name, scope, owner) layer and state.
 CREATE TABLE metadata.sys_metadata (

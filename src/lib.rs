@@ -75,6 +75,7 @@ pgrx::extension_sql_file!(
         "items",
         pg::documents::_diff,
         pg::history::sys_metadata_after_write,
+        pg::history::sys_metadata_after_replicated_write,
         pg::key::_describe,
         pg::write::_rollback,
         pg::retention::_feed_bounds,

@@ -20,7 +20,7 @@ use crate::pg::errors::{item_of, listed, notice, raise, required};
 use crate::pg::key::LayerKey;
 use crate::pg::owner::as_extension_owner;
 use crate::pg::source::{read_document, Audience, SpiSource};
-use crate::pg::statements::{run, TEXT};
+use crate::pg::statements::{read, TEXT};
 use crate::pg::types::{find_type, type_info};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -168,16 +168,14 @@ fn candidates(
     within: Option<&Audience>,
 ) -> BTreeSet<(Option<String>, Option<String>, String, String)> {
     let (tenant, user) = within.map_or((None, None), |a| (a.tenant.clone(), a.user.clone()));
-    Spi::connect_mut(|client| {
-        let args: [DatumWithOid; 5] = [
-            type_name.into(),
-            name.into(),
-            within.is_some().into(),
-            tenant.as_deref().into(),
-            user.as_deref().into(),
-        ];
-        run(
-            client,
+    let args: [DatumWithOid; 5] = [
+        type_name.into(),
+        name.into(),
+        within.is_some().into(),
+        tenant.as_deref().into(),
+        user.as_deref().into(),
+    ];
+    read(
             "references/candidates",
             || {
                 "SELECT DISTINCT r.tenant_id, \
@@ -210,7 +208,6 @@ fn candidates(
                 .collect()
             },
         )
-    })
 }
 
 /// The items whose effective document, for the caller, names (`type_name`, `name`):

@@ -23,6 +23,45 @@ use pgrx::IntoDatum;
 use std::cell::Cell;
 use std::ffi::CString;
 
+/// Preloaded mode: readers' remembered answers about `rows` (the row before and after a
+/// change) are stale from the commit on (`crate::pg::counters`).
+fn touch_buckets<'t>(rows: impl Iterator<Item = &'t Tuple>) {
+    for row in rows {
+        if let Some(type_name) = row.text("type") {
+            crate::pg::counters::touched(row.text("tenant_id").as_deref(), &type_name);
+        }
+    }
+}
+
+/// The trigger of `metadata.sys_metadata` for the rows a logical replication subscription
+/// applies (`ENABLE REPLICA`: it fires only under `session_replication_role = replica`,
+/// where the history trigger does not). Such a row's history, edges and feed position
+/// arrive replicated from the publisher, so all it does is note the change buckets, as the
+/// history trigger does: a subscriber in preloaded mode then serves no remembered answer
+/// that the applied change made stale.
+#[pg_trigger]
+fn sys_metadata_after_replicated_write<'a>(
+    trigger: &'a pgrx::PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, pgrx::heap_tuple::PgHeapTupleError>
+{
+    let td = trigger.trigger_data();
+    // SAFETY: a row-level AFTER trigger of sys_metadata: the tuples and the descriptor
+    // are the trigger data's.
+    let (event, tupdesc) = unsafe {
+        (
+            td.tg_event & pg_sys::TRIGGER_EVENT_OPMASK,
+            (*td.tg_relation).rd_att,
+        )
+    };
+    let row = |tuple| Tuple { tuple, tupdesc };
+    let mut rows = vec![row(td.tg_trigtuple)];
+    if event == pg_sys::TRIGGER_EVENT_UPDATE {
+        rows.push(row(td.tg_newtuple));
+    }
+    touch_buckets(rows.iter());
+    Ok(None)
+}
+
 /// The history trigger (see the module documentation).
 #[pg_trigger]
 fn sys_metadata_after_write<'a>(
@@ -44,13 +83,7 @@ fn sys_metadata_after_write<'a>(
         pg_sys::TRIGGER_EVENT_UPDATE => (Some(row(td.tg_newtuple)), Some(row(td.tg_trigtuple))),
         _ => (None, Some(row(td.tg_trigtuple))),
     };
-    // Preloaded mode: readers' remembered answers about these rows are stale from the
-    // commit on (crate::pg::counters).
-    for row in new.iter().chain(old.iter()) {
-        if let Some(type_name) = row.text("type") {
-            crate::pg::counters::touched(row.text("tenant_id").as_deref(), &type_name);
-        }
-    }
+    touch_buckets(new.iter().chain(old.iter()));
     if restoring() {
         return Ok(None);
     }

@@ -64,6 +64,28 @@ pub fn query<R>(
     read(table)
 }
 
+/// Runs the read-only statement `sql` as [`query`] does while the transaction has written
+/// nothing (it has no transaction id, and a hot standby's reads may not take one), else as
+/// [`run`] does (the statement then also sees what the transaction wrote earlier in the
+/// same statement, such as a type registered by the function that reads it).
+pub fn read<R>(
+    name: &str,
+    sql: impl FnOnce() -> String,
+    types: &[PgOid],
+    args: &[DatumWithOid<'_>],
+    read: impl FnOnce(SpiTupleTable<'_>) -> R,
+) -> R {
+    // SAFETY: reads this backend's own transaction state.
+    let wrote = unsafe { pg_sys::GetTopTransactionIdIfAny() } != pg_sys::InvalidTransactionId;
+    if wrote {
+        Spi::connect_mut(|client| run(client, name, sql, types, args, read))
+    } else {
+        // Prepared apart: a read-only plan may not run a mutating statement, nor the reverse.
+        let name = format!("{name}/read-only");
+        Spi::connect(|client| query(client, &name, sql, types, args, read))
+    }
+}
+
 fn prepared(
     client: &SpiClient<'_>,
     name: &str,

@@ -7,9 +7,8 @@
 use crate::core::schema::{compile, type_uri};
 use crate::pg::context::setting;
 use crate::pg::errors::raise;
-use crate::pg::statements::{run, TEXT};
+use crate::pg::statements::{read, TEXT};
 use jsonschema::Validator;
-use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -54,9 +53,7 @@ pub fn type_info(type_name: &str) -> TypeInfo {
 
 /// The registration of `type_name`, `None` when there is none.
 pub fn find_type(type_name: &str) -> Option<TypeInfo> {
-    Spi::connect_mut(|client| {
-        run(
-            client,
+    read(
             "types/info",
             || {
                 "SELECT validation_mode, locked_paths, reference_paths, check_references, \
@@ -92,7 +89,6 @@ pub fn find_type(type_name: &str) -> Option<TypeInfo> {
                 })
             },
         )
-    })
 }
 
 struct Cached {

@@ -21,7 +21,8 @@
 //!   (so that `DROP DATABASE`, which waits 5 s for other sessions, is not blocked), and the
 //!   next commit starts it again.
 //! - **Not running** (no free background worker slot, `max_worker_processes`; an error;
-//!   the extension at another version than the library): changes wait without a position,
+//!   the extension at another version than the library; a logical replication subscriber
+//!   of the history, whose positions come from the publisher): changes wait without a position,
 //!   nothing is lost, and `metadata.stats` shows them as the backlog.
 //! - **Retention.** With `metadata.history_max_versions` or `metadata.history_max_age` set,
 //!   it runs `prune_history` every `metadata.history_prune_interval`.
@@ -330,25 +331,36 @@ pub fn wait_numbered(completed: u64, timeout: Duration, interruptible: bool) -> 
 
 /// One feed step (see the module documentation): Some(number of changes numbered, the
 /// completion count read before the numbering statement's snapshot), None when the
-/// extension is not installed in this database at the library's version.
+/// extension is not installed in this database at the library's version, or when the
+/// database subscribes to the history by logical replication (the publisher numbers it).
 fn step() -> Option<(i64, u64)> {
     Spi::connect_mut(|client| {
-        let installed = run(
+        // A logical replication subscriber of the history gets the positions the publisher
+        // gave (docs/scale-out.md): it numbers nothing itself.
+        let (installed, subscribed) = run(
             client,
             "worker/installed",
             || {
-                "SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'metadata'"
+                "SELECT e.extversion, EXISTS (SELECT 1 FROM pg_catalog.pg_subscription_rel r \
+                     WHERE r.srrelid OPERATOR(pg_catalog.=) \
+                           pg_catalog.to_regclass('metadata.sys_metadata_history')) \
+                 FROM pg_catalog.pg_extension e WHERE e.extname = 'metadata'"
                     .to_owned()
             },
             &[],
             &[],
             |rows| {
-                (!rows.is_empty())
-                    .then(|| rows.first().get::<String>(1).ok().flatten())
-                    .flatten()
+                if rows.is_empty() {
+                    return (None, false);
+                }
+                let row = rows.first();
+                (
+                    row.get::<String>(1).ok().flatten(),
+                    row.get::<bool>(2).ok().flatten().unwrap_or(false),
+                )
             },
         );
-        if installed.as_deref() != Some(env!("CARGO_PKG_VERSION")) {
+        if installed.as_deref() != Some(env!("CARGO_PKG_VERSION")) || subscribed {
             return None;
         }
         run(
