@@ -9,9 +9,11 @@
 #      connections (tests/client), the ObjectStack client (tests/objectstack), the Python
 #      follower (tests/python), the command line round trip through git
 #      (tests/cli), answers from memory against concurrent writers, a streaming standby
-#      (tests/replica), and, when METADATA_CORPUS points at shared/corpus, the corpus tests;
-#   4. the SQL, isolation, client, memory, standby and corpus suites again in preloaded mode
-#      (shared_preload_libraries = 'metadata').
+#      and a logical replica (tests/replica), and, when METADATA_CORPUS points at
+#      shared/corpus, the corpus tests (the standby's corpus comparison and the logical
+#      replica need it too);
+#   4. the SQL, isolation, client, memory, standby, logical replica and corpus suites again
+#      in preloaded mode (shared_preload_libraries = 'metadata').
 # Prints one line "tests: N passed, M failed" per suite kind at the end; exits non-zero on
 # any failure.
 set -euo pipefail
@@ -115,6 +117,12 @@ standby_tests() {
   bash tests/replica/standby.sh
 }
 
+# A logical replica: publication and subscription between two clusters of its own
+# (tests/replica/logical.sh; needs METADATA_CORPUS).
+logical_tests() {
+  bash tests/replica/logical.sh
+}
+
 corpus_tests() {
   METADATA_CORPUS=$(cd "$METADATA_CORPUS" && pwd) regress corpus tests/corpus hotcrm schemas
 }
@@ -134,6 +142,7 @@ run_suite "Python follower (examples/python, tests/python)" python_tests
 run_suite "command line: pull, edit in git, diff, push (cli, tests/cli)" cli_tests
 run_suite "answers from memory against concurrent writers (pgbench)" memo_tests
 run_suite "a streaming standby (pg_basebackup)" standby_tests
+run_suite "a logical replica (publication, subscription)" logical_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "corpus tests (pg_regress, METADATA_CORPUS=$METADATA_CORPUS)" corpus_tests
 else
@@ -153,6 +162,7 @@ run_suite "preloaded: isolation specs (pg_isolation_regress)" isolation_tests
 run_suite "preloaded: client tests (cargo test, tests/client)" client_tests
 run_suite "preloaded: answers from memory against concurrent writers" memo_tests
 run_suite "preloaded: a streaming standby" standby_tests
+run_suite "preloaded: a logical replica" logical_tests
 if [ -n "${METADATA_CORPUS:-}" ]; then
   run_suite "preloaded: corpus tests (pg_regress)" corpus_tests
 fi
