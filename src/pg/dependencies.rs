@@ -176,9 +176,9 @@ fn candidates(
         user.as_deref().into(),
     ];
     read(
-            "references/candidates",
-            || {
-                "SELECT DISTINCT r.tenant_id, \
+        "references/candidates",
+        || {
+            "SELECT DISTINCT r.tenant_id, \
                         CASE WHEN r.scope OPERATOR(pg_catalog.=) 'user' THEN r.owner END, r.type, r.name \
                  FROM metadata.sys_metadata_reference r \
                  WHERE r.target_type OPERATOR(pg_catalog.=) $1 AND r.target_name OPERATOR(pg_catalog.=) $2 \
@@ -186,28 +186,28 @@ fn candidates(
                                    AND (r.scope OPERATOR(pg_catalog.<>) 'user' OR r.owner OPERATOR(pg_catalog.=) $5))) \
                  ORDER BY 1 NULLS FIRST, 2 NULLS FIRST, 3, 4"
                     .to_owned()
-            },
-            &[
-                TEXT,
-                TEXT,
-                pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::BOOLOID),
-                TEXT,
-                TEXT,
-            ],
-            &args,
-            |rows| {
-                rows.map(|row| {
-                    let text = |i: usize| row.get::<String>(i).ok().flatten();
-                    (
-                        text(1),
-                        text(2),
-                        text(3).unwrap_or_default(),
-                        text(4).unwrap_or_default(),
-                    )
-                })
-                .collect()
-            },
-        )
+        },
+        &[
+            TEXT,
+            TEXT,
+            pgrx::PgOid::BuiltIn(pg_sys::BuiltinOid::BOOLOID),
+            TEXT,
+            TEXT,
+        ],
+        &args,
+        |rows| {
+            rows.map(|row| {
+                let text = |i: usize| row.get::<String>(i).ok().flatten();
+                (
+                    text(1),
+                    text(2),
+                    text(3).unwrap_or_default(),
+                    text(4).unwrap_or_default(),
+                )
+            })
+            .collect()
+        },
+    )
 }
 
 /// The items whose effective document, for the caller, names (`type_name`, `name`):

@@ -23,6 +23,26 @@ use pgrx::IntoDatum;
 use std::cell::Cell;
 use std::ffi::CString;
 
+/// The row after and the row before the change a row-level AFTER trigger of
+/// `sys_metadata` fires for (INSERT: no row before; DELETE: no row after).
+fn changed_rows(trigger: &pgrx::PgTrigger<'_>) -> (Option<Tuple>, Option<Tuple>) {
+    let td = trigger.trigger_data();
+    // SAFETY: a row-level AFTER trigger of sys_metadata: the tuples and the descriptor
+    // are the trigger data's.
+    let (event, tupdesc) = unsafe {
+        (
+            td.tg_event & pg_sys::TRIGGER_EVENT_OPMASK,
+            (*td.tg_relation).rd_att,
+        )
+    };
+    let row = |tuple| Tuple { tuple, tupdesc };
+    match event {
+        pg_sys::TRIGGER_EVENT_INSERT => (Some(row(td.tg_trigtuple)), None),
+        pg_sys::TRIGGER_EVENT_UPDATE => (Some(row(td.tg_newtuple)), Some(row(td.tg_trigtuple))),
+        _ => (None, Some(row(td.tg_trigtuple))),
+    }
+}
+
 /// Preloaded mode: readers' remembered answers about `rows` (the row before and after a
 /// change) are stale from the commit on (`crate::pg::counters`).
 fn touch_buckets<'t>(rows: impl Iterator<Item = &'t Tuple>) {
@@ -44,21 +64,8 @@ fn sys_metadata_after_replicated_write<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, pgrx::heap_tuple::PgHeapTupleError>
 {
-    let td = trigger.trigger_data();
-    // SAFETY: a row-level AFTER trigger of sys_metadata: the tuples and the descriptor
-    // are the trigger data's.
-    let (event, tupdesc) = unsafe {
-        (
-            td.tg_event & pg_sys::TRIGGER_EVENT_OPMASK,
-            (*td.tg_relation).rd_att,
-        )
-    };
-    let row = |tuple| Tuple { tuple, tupdesc };
-    let mut rows = vec![row(td.tg_trigtuple)];
-    if event == pg_sys::TRIGGER_EVENT_UPDATE {
-        rows.push(row(td.tg_newtuple));
-    }
-    touch_buckets(rows.iter());
+    let (new, old) = changed_rows(trigger);
+    touch_buckets(new.iter().chain(old.iter()));
     Ok(None)
 }
 
@@ -68,21 +75,7 @@ fn sys_metadata_after_write<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByPostgres>>, pgrx::heap_tuple::PgHeapTupleError>
 {
-    let td = trigger.trigger_data();
-    // SAFETY: a row-level AFTER trigger of sys_metadata: the tuples and the descriptor
-    // are the trigger data's.
-    let (event, tupdesc) = unsafe {
-        (
-            td.tg_event & pg_sys::TRIGGER_EVENT_OPMASK,
-            (*td.tg_relation).rd_att,
-        )
-    };
-    let row = |tuple| Tuple { tuple, tupdesc };
-    let (new, old) = match event {
-        pg_sys::TRIGGER_EVENT_INSERT => (Some(row(td.tg_trigtuple)), None),
-        pg_sys::TRIGGER_EVENT_UPDATE => (Some(row(td.tg_newtuple)), Some(row(td.tg_trigtuple))),
-        _ => (None, Some(row(td.tg_trigtuple))),
-    };
+    let (new, old) = changed_rows(trigger);
     touch_buckets(new.iter().chain(old.iter()));
     if restoring() {
         return Ok(None);
@@ -123,7 +116,7 @@ fn sys_metadata_after_write<'a>(
         (None, None) => unreachable!("a row trigger has a row"),
     };
     // SAFETY: the trigger relation's catalog row; its owner is the extension's owner.
-    let owner = unsafe { (*(*td.tg_relation).rd_rel).relowner };
+    let owner = unsafe { (*(*trigger.trigger_data().tg_relation).rd_rel).relowner };
     crate::pg::edges::record(owner, new.as_ref(), old.as_ref());
     if named == Some(Op::Skip) {
         return Ok(None);

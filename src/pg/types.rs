@@ -54,41 +54,41 @@ pub fn type_info(type_name: &str) -> TypeInfo {
 /// The registration of `type_name`, `None` when there is none.
 pub fn find_type(type_name: &str) -> Option<TypeInfo> {
     read(
-            "types/info",
-            || {
-                "SELECT validation_mode, locked_paths, reference_paths, check_references, \
+        "types/info",
+        || {
+            "SELECT validation_mode, locked_paths, reference_paths, check_references, \
                         supports_overlay, allow_runtime_create, schema_checksum \
                  FROM metadata.sys_metadata_type WHERE name OPERATOR(pg_catalog.=) $1"
-                    .to_owned()
-            },
-            &[TEXT],
-            &[type_name.into()],
-            |rows| {
-                if rows.is_empty() {
-                    return None;
-                }
-                let row = rows.first();
-                let refs: Value = row
-                    .get::<JsonB>(3)
+                .to_owned()
+        },
+        &[TEXT],
+        &[type_name.into()],
+        |rows| {
+            if rows.is_empty() {
+                return None;
+            }
+            let row = rows.first();
+            let refs: Value = row
+                .get::<JsonB>(3)
+                .ok()
+                .flatten()
+                .map_or(Value::Null, |j| j.0);
+            Some(TypeInfo {
+                name: type_name.to_owned(),
+                validation_mode: row
+                    .get::<String>(1)
                     .ok()
                     .flatten()
-                    .map_or(Value::Null, |j| j.0);
-                Some(TypeInfo {
-                    name: type_name.to_owned(),
-                    validation_mode: row
-                        .get::<String>(1)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_else(|| "strict".to_owned()),
-                    locked_paths: row.get::<Vec<String>>(2).ok().flatten().unwrap_or_default(),
-                    reference_paths: crate::core::references::parse_paths(&refs),
-                    check_references: row.get::<bool>(4).ok().flatten().unwrap_or(true),
-                    supports_overlay: row.get::<bool>(5).ok().flatten().unwrap_or(true),
-                    allow_runtime_create: row.get::<bool>(6).ok().flatten().unwrap_or(true),
-                    schema_checksum: row.get::<String>(7).ok().flatten(),
-                })
-            },
-        )
+                    .unwrap_or_else(|| "strict".to_owned()),
+                locked_paths: row.get::<Vec<String>>(2).ok().flatten().unwrap_or_default(),
+                reference_paths: crate::core::references::parse_paths(&refs),
+                check_references: row.get::<bool>(4).ok().flatten().unwrap_or(true),
+                supports_overlay: row.get::<bool>(5).ok().flatten().unwrap_or(true),
+                allow_runtime_create: row.get::<bool>(6).ok().flatten().unwrap_or(true),
+                schema_checksum: row.get::<String>(7).ok().flatten(),
+            })
+        },
+    )
 }
 
 struct Cached {
